@@ -1,0 +1,36 @@
+import type { Algorithm, AlgorithmStep, StepResult } from './types.js';
+
+/** The pure step of an algorithm, with its parameters passed in the same order as to the Lua twin. */
+export type StepFn = (
+  p: readonly number[],
+  s: readonly number[] | undefined,
+  now: number,
+  cost: number,
+) => StepResult;
+
+/** What an algorithm file declares about itself. */
+export interface StepDefinition {
+  name: string;
+  id: string;
+  limit: number;
+  windowMs: number;
+  params: readonly number[];
+  lua: string;
+  fn: StepFn;
+}
+
+/** Builds a single-step algorithm, usable alone or as a member of `hybrid`. */
+export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
+  const { fn, params } = def;
+  const algorithm = {
+    name: def.name,
+    id: def.id,
+    limit: def.limit,
+    windowMs: def.windowMs,
+    params: Object.freeze([...params]),
+    lua: def.lua,
+    step: (s: readonly number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
+  } as Algorithm & AlgorithmStep;
+  (algorithm as { members: readonly AlgorithmStep[] }).members = Object.freeze([algorithm]);
+  return Object.freeze(algorithm);
+}

@@ -1,0 +1,105 @@
+import { InvalidOptionError } from '../errors.js';
+import { defineStep } from './define.js';
+import { type WindowOptions, windowRate } from './options.js';
+import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+
+/** Largest limit a sliding log accepts: its state grows with the limit, so it is kept bounded. */
+export const SLIDING_LOG_MAX_LIMIT = 10_000;
+
+// State: flat pairs [stampMs, units, stampMs, units, ...], oldest first. Requests in the same millisecond
+// share one pair, and a stamp never goes backwards, so the log stays sorted even if clocks step back.
+const LUA = `function(s, now, cost, p)
+  local L, W = p[1], p[2]
+  local log, count, newest = {}, 0, 0
+  if s then
+    for i = 1, #s, 2 do
+      if s[i] + W > now then
+        log[#log + 1] = s[i]; log[#log + 1] = s[i + 1]
+        count = count + s[i + 1]
+        newest = s[i]
+      end
+    end
+  end
+  local reset = 0
+  if #log > 0 then reset = newest + W - now end
+  if cost > L then return nil, 0, L - count, reset, -1, 0 end
+  if count + cost <= L then
+    local stamp = now
+    if newest > stamp then stamp = newest end
+    if #log > 0 and log[#log - 1] == stamp then
+      log[#log] = log[#log] + cost
+    else
+      log[#log + 1] = stamp; log[#log + 1] = cost
+    end
+    reset = stamp + W - now
+    return log, 1, L - count - cost, reset, 0, reset
+  end
+  local excess, acc, retry = count + cost - L, 0, 0
+  for i = 1, #log, 2 do
+    acc = acc + log[i + 1]
+    if acc >= excess then retry = log[i] + W - now; break end
+  end
+  return nil, 0, L - count, reset, retry, 0
+end`;
+
+/**
+ * Sliding log: remembers when each admitted unit was counted and admits a request only if fewer than
+ * `limit` units fall in the last `window`. Exact at every instant; state grows with the limit (at most
+ * 10,000), so prefer the sliding window counter for large limits.
+ */
+export function slidingLog(options: string | WindowOptions): Algorithm & AlgorithmStep {
+  const { limit, windowMs } = windowRate('slidingLog', options);
+  if (limit > SLIDING_LOG_MAX_LIMIT) {
+    throw new InvalidOptionError(
+      'slidingLog.limit',
+      limit,
+      `at most ${SLIDING_LOG_MAX_LIMIT} (use slidingWindow)`,
+    );
+  }
+  return defineStep({
+    name: 'sliding-log',
+    id: 'sl',
+    limit,
+    windowMs,
+    params: [limit, windowMs],
+    lua: LUA,
+    fn: step,
+  });
+}
+
+function step(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+  const L = p[0]!;
+  const W = p[1]!;
+  const log: number[] = [];
+  let count = 0;
+  let newest = 0;
+  if (s) {
+    for (let i = 0; i < s.length; i += 2) {
+      if (s[i]! + W > now) {
+        log.push(s[i]!, s[i + 1]!);
+        count += s[i + 1]!;
+        newest = s[i]!;
+      }
+    }
+  }
+  let reset = log.length > 0 ? newest + W - now : 0;
+  if (cost > L) return tooCostly(L - count, reset);
+  if (count + cost <= L) {
+    const stamp = Math.max(newest, now);
+    if (log.length > 0 && log[log.length - 2] === stamp) log[log.length - 1]! += cost;
+    else log.push(stamp, cost);
+    reset = stamp + W - now;
+    return admitted(log, L - count - cost, reset, reset);
+  }
+  const excess = count + cost - L;
+  let acc = 0;
+  let retry = 0;
+  for (let i = 0; i < log.length; i += 2) {
+    acc += log[i + 1]!;
+    if (acc >= excess) {
+      retry = log[i]! + W - now;
+      break;
+    }
+  }
+  return rejected(L - count, reset, retry);
+}

@@ -1,0 +1,64 @@
+/** What one algorithm says about one key; durations in whole milliseconds, `retryAfterMs` -1 means never. */
+export interface StepOutcome {
+  readonly allowed: boolean;
+  readonly remaining: number;
+  readonly resetAfterMs: number;
+  readonly retryAfterMs: number;
+}
+
+/** The result of one pure step: the outcome, plus the state to store (allowed requests only) and its TTL. */
+export interface StepResult extends StepOutcome {
+  /** New state to store when allowed; `null` when nothing may be written. Integers only. */
+  readonly state: number[] | null;
+  /** How long the new state matters; after it, a fresh key would give the same answers. */
+  readonly ttlMs: number;
+}
+
+/**
+ * One limit rule a backend can run: validated integer parameters, a pure TypeScript step and its Lua twin.
+ * Backends run `step` (memory) or `lua` (Redis) without knowing which algorithm they hold.
+ */
+export interface AlgorithmStep {
+  /** Human name, e.g. "token-bucket". */
+  readonly name: string;
+  /** Short id: the Lua function's name and the key suffix that keeps state formats apart. */
+  readonly id: string;
+  /** Headline limit reported in decisions and headers. */
+  readonly limit: number;
+  /** The window the limit applies to, in ms (for buckets: the time to refill from empty). */
+  readonly windowMs: number;
+  /** Integer parameters handed to both `step` and the Lua twin, in the same order. */
+  readonly params: readonly number[];
+  /** Lua source of `function(s, now, cost, p)` returning `state, allowed(0|1), remaining, reset, retry, ttl`. */
+  readonly lua: string;
+  /** Pure step: the state read for the key (undefined when absent), the time in ms, and the cost. */
+  step(state: readonly number[] | undefined, now: number, cost: number): StepResult;
+}
+
+/** An algorithm as the limiter sees it: one or more steps that must all allow a request. */
+export interface Algorithm {
+  /** Human name, e.g. "sliding-window" or "hybrid". */
+  readonly name: string;
+  /** The steps to run together, atomically; a single algorithm has exactly one. */
+  readonly members: readonly AlgorithmStep[];
+}
+
+/** Builds the outcome of a request that can never pass because its cost exceeds the capacity. */
+export function tooCostly(remaining: number, resetAfterMs: number): StepResult {
+  return { state: null, allowed: false, remaining, resetAfterMs, retryAfterMs: -1, ttlMs: 0 };
+}
+
+/** Builds a rejection: nothing is written. */
+export function rejected(remaining: number, resetAfterMs: number, retryAfterMs: number): StepResult {
+  return { state: null, allowed: false, remaining, resetAfterMs, retryAfterMs, ttlMs: 0 };
+}
+
+/** Builds an admission that stores `state` for `ttlMs`. */
+export function admitted(
+  state: number[],
+  remaining: number,
+  resetAfterMs: number,
+  ttlMs: number,
+): StepResult {
+  return { state, allowed: true, remaining, resetAfterMs, retryAfterMs: 0, ttlMs };
+}

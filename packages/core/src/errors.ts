@@ -1,0 +1,125 @@
+import type { Decision } from './decision.js';
+
+/** Stable machine-readable codes, one per kind of mistake, so callers can branch without parsing messages. */
+export type DistLimiterErrorCode =
+  | 'ERR_DL_OPTION'
+  | 'ERR_DL_RATE'
+  | 'ERR_DL_DURATION'
+  | 'ERR_DL_KEY'
+  | 'ERR_DL_COST'
+  | 'ERR_DL_BACKEND'
+  | 'ERR_DL_BACKEND_TIMEOUT'
+  | 'ERR_DL_CLOSED'
+  | 'ERR_DL_LIMITED';
+
+/** Base class of every error distlimiter throws. */
+export class DistLimiterError extends Error {
+  /** Stable code naming the kind of error. */
+  readonly code: DistLimiterErrorCode;
+
+  constructor(code: DistLimiterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Renders a value the way a user typed it, so messages quote it unambiguously. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null || typeof value === 'bigint') {
+    return String(value);
+  }
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  const ctor = (value as object).constructor?.name;
+  return ctor && ctor !== 'Object' ? `a ${ctor} instance` : 'an object';
+}
+
+/** An option was missing, of the wrong type or out of range; `field` names it, `value` is what was given. */
+export class InvalidOptionError extends DistLimiterError {
+  /** Dotted path of the offending option, e.g. `tokenBucket.capacity`. */
+  readonly field: string;
+  /** The value that was rejected. */
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, expected: string, code: DistLimiterErrorCode = 'ERR_DL_OPTION') {
+    super(code, `Invalid ${field}: got ${describeValue(value)}; expected ${expected}.`);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** A rate string such as "100/minute" could not be parsed. */
+export class InvalidRateError extends InvalidOptionError {
+  constructor(field: string, value: unknown) {
+    super(
+      field,
+      value,
+      'a rate like "100/minute", "10/s", "5000/hour", "1000/day" or "20/30s" (count/[n]unit with unit ms, s, m, h or d)',
+      'ERR_DL_RATE',
+    );
+  }
+}
+
+/** A duration such as "30s" could not be parsed. */
+export class InvalidDurationError extends InvalidOptionError {
+  constructor(field: string, value: unknown) {
+    super(
+      field,
+      value,
+      'a positive duration: milliseconds as a number, or a string like "1500ms", "30s", "1m", "2h" or "1d"',
+      'ERR_DL_DURATION',
+    );
+  }
+}
+
+/** The key identifying who is limited was empty, not a string, or longer than 1 KiB. */
+export class InvalidKeyError extends InvalidOptionError {
+  constructor(value: unknown, expected: string) {
+    super('key', value, expected, 'ERR_DL_KEY');
+  }
+}
+
+/** The cost of a request was not a positive safe integer. */
+export class InvalidCostError extends InvalidOptionError {
+  constructor(value: unknown) {
+    super('cost', value, 'a positive integer (default 1)', 'ERR_DL_COST');
+  }
+}
+
+/** `consume` rejects with this when the request is over the limit; it carries the Decision. */
+export class RateLimitExceeded extends DistLimiterError {
+  /** The decision that refused the request. */
+  readonly decision: Decision;
+
+  constructor(decision: Decision) {
+    const retry = Number.isFinite(decision.retryAfterMs)
+      ? `retry after ${decision.retryAfterMs} ms`
+      : 'the cost exceeds the limit and can never be allowed';
+    super('ERR_DL_LIMITED', `Rate limit exceeded: ${retry}.`);
+    this.decision = decision;
+  }
+}
+
+/** The backend failed to answer (connection lost, script error, ...); `cause` holds the original error. */
+export class BackendError extends DistLimiterError {
+  constructor(message: string, options?: { cause?: unknown }, code: DistLimiterErrorCode = 'ERR_DL_BACKEND') {
+    super(code, message, options);
+  }
+}
+
+/** The backend did not answer within the limiter's `timeoutMs`. */
+export class BackendTimeoutError extends BackendError {
+  constructor(timeoutMs: number) {
+    super(`The backend did not answer within ${timeoutMs} ms.`, undefined, 'ERR_DL_BACKEND_TIMEOUT');
+  }
+}
+
+/** A backend or limiter was used after `close()`. */
+export class ClosedError extends DistLimiterError {
+  constructor(what: string) {
+    super('ERR_DL_CLOSED', `${what} was used after close().`);
+  }
+}
