@@ -6,7 +6,7 @@ export interface Decision {
   readonly limit: number;
   /** Requests (cost units) still available right after this decision. */
   readonly remaining: number;
-  /** Milliseconds until the binding rule has forgotten what it counted for this key. */
+  /** Milliseconds until the binding rule's window resets (windows: its end; buckets and GCRA: full again). */
   readonly resetAfterMs: number;
   /** 0 when allowed; otherwise milliseconds until the same request would pass, `Infinity` if it never can. */
   readonly retryAfterMs: number;

@@ -34,3 +34,4 @@ export { RedisBackend, type RedisBackendOptions } from './backends/redis.js';
 export { composeScript } from './backends/lua.js';
 export { parseRate, formatRate, type Rate } from './policy/rate.js';
 export { parseDuration, type Duration } from './policy/duration.js';
+export * from './http/index.js';

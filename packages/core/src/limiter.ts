@@ -5,6 +5,7 @@ import type { Decision } from './decision.js';
 import {
   BackendError,
   BackendTimeoutError,
+  DistLimiterError,
   InvalidCostError,
   InvalidKeyError,
   InvalidOptionError,
@@ -86,8 +87,9 @@ export class RateLimiter {
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
     this.members = algorithm.members;
-    // Members of a hybrid need distinct keys even when two share an algorithm, hence the index.
-    this.suffixes = this.members.map((m, i) => (this.members.length === 1 ? m.id : `${m.id}${i}`));
+    // The suffix names the algorithm and its parameters, so two limiters with different rules on one
+    // backend and prefix never share (and corrupt) each other's state, while identical rules do share.
+    this.suffixes = this.members.map((m) => `${m.id}${m.params.join('.')}`);
   }
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */
@@ -139,7 +141,8 @@ export class RateLimiter {
       },
       (error: unknown) => {
         clearTimeout(timer);
-        throw error instanceof BackendError
+        // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
+        throw error instanceof DistLimiterError
           ? error
           : new BackendError(`Backend call failed: ${String(error)}`, { cause: error });
       },
@@ -164,19 +167,23 @@ function checkKey(key: unknown): asserts key is string {
 
 /**
  * Folds member outcomes into one Decision: allowed only if all allow; limit, remaining and reset come from
- * the member with the least remaining; retry is the longest any member needs (Infinity if one never can).
+ * the member with the least remaining (among the members that refused, when refused); retry is the longest
+ * any member needs (Infinity if one never can).
  */
 export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
-  let bind = 0;
-  let allowed = true;
+  const allowed = outcomes.every((o) => o.allowed);
+  let bind = -1;
   let retry = 0;
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
-    if (!o.allowed) allowed = false;
     if (o.retryAfterMs < 0) retry = Number.POSITIVE_INFINITY;
     else if (o.retryAfterMs > retry) retry = o.retryAfterMs;
-    const b = outcomes[bind]!;
+    // A refused request charges nothing, yet a member that would have allowed it reports what would remain
+    // after charging it; only the members that refused describe the key as it is.
+    if (!allowed && o.allowed) continue;
+    const b = outcomes[bind];
     if (
+      b === undefined ||
       o.remaining < b.remaining ||
       (o.remaining === b.remaining && members[i]!.limit < members[bind]!.limit)
     )

@@ -17,3 +17,9 @@ export function redisUrlForTests(): string {
   }
   return url;
 }
+export {
+  describeHttpConformance,
+  type ConformanceApp,
+  type ConformanceFactory,
+  type ConformanceOptions,
+} from './http-conformance.js';

@@ -5,30 +5,28 @@ import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } fro
 
 // State [windowStartMs, current, previous]. The estimate is previous * (W - elapsed) / W + current; it is
 // compared multiplied by W, so every quantity stays an integer. Retry times solve the same inequality.
+// resetAfterMs is the end of the current window (what clients read as "when the window resets"); the
+// state itself is kept one window longer, while it still weighs as the previous window.
 const LUA = `function(s, now, cost, p)
   local L, W = p[1], p[2]
   local start, cur, prev = now, 0, 0
   if s then
     start, cur, prev = s[1], s[2], s[3]
     if now >= start + W then
-      local k = math.floor((now - start) / W)
-      if k == 1 then prev = cur else prev = 0 end
+      if now < start + 2 * W then prev = cur; start = start + W else prev = 0; start = now end
       cur = 0
-      start = start + k * W
     end
   end
   local e = now - start
   if e < 0 then e = 0 end
   local LW = L * W
   local used = prev * (W - e) + cur * W
-  local reset = 0
-  if cur > 0 then reset = start + 2 * W - now elseif prev > 0 then reset = start + W - now end
+  local reset = start + W - now
   if cost > L then return nil, 0, math.max(0, L - math.ceil(used / W)), reset, -1, 0 end
   local after = used + cost * W
   if after <= LW then
     cur = cur + cost
-    reset = start + 2 * W - now
-    return {start, cur, prev}, 1, math.max(0, L - math.ceil(after / W)), reset, 0, reset
+    return {start, cur, prev}, 1, math.max(0, L - math.ceil(after / W)), reset, 0, start + 2 * W - now
   end
   local retry
   if cur + cost <= L then
@@ -70,24 +68,33 @@ function step(p: readonly number[], s: readonly number[] | undefined, now: numbe
     cur = s[1]!;
     prev = s[2]!;
     if (now >= start + W) {
-      const k = Math.floor((now - start) / W);
-      prev = k === 1 ? cur : 0;
+      // Two windows on, nothing counted matters: start afresh at now, exactly like a key never seen (which
+      // is what the backend holds once the state's TTL has run out), not on the old window grid.
+      if (now < start + 2 * W) {
+        prev = cur;
+        start += W;
+      } else {
+        prev = 0;
+        start = now;
+      }
       cur = 0;
-      start += k * W;
     }
   }
   let e = now - start;
   if (e < 0) e = 0;
   const LW = L * W;
   const used = prev * (W - e) + cur * W;
-  let reset = 0;
-  if (cur > 0) reset = start + 2 * W - now;
-  else if (prev > 0) reset = start + W - now;
+  const reset = start + W - now;
   if (cost > L) return tooCostly(Math.max(0, L - Math.ceil(used / W)), reset);
   const after = used + cost * W;
   if (after <= LW) {
-    reset = start + 2 * W - now;
-    return admitted([start, cur + cost, prev], Math.max(0, L - Math.ceil(after / W)), reset, reset);
+    // The state matters until the current window has also aged out as the previous one.
+    return admitted(
+      [start, cur + cost, prev],
+      Math.max(0, L - Math.ceil(after / W)),
+      reset,
+      start + 2 * W - now,
+    );
   }
   const retry =
     cur + cost <= L ? Math.ceil((after - LW) / prev) : W - e + Math.ceil((W * (cur + cost - L)) / cur);

@@ -7,7 +7,7 @@ export interface Script {
   readonly sha: string;
 }
 
-// The driver every composed script shares. ARGV: now (0 = ask Redis TIME), cost, peek (0|1), then per
+// The driver every composed script shares. ARGV: now (empty = ask Redis TIME), cost, peek (0|1), then per
 // member: step name, parameter count, parameters. KEYS: one per member, all in one hash slot.
 // States are stored as ':'-joined integers formatted with %d, because tostring() would print 14
 // significant digits and silently round large values.
@@ -24,7 +24,7 @@ local function encode(s)
   return table.concat(parts, ':')
 end
 local now = tonumber(ARGV[1])
-if now == 0 then
+if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -67,14 +67,15 @@ export function composeScript(members: readonly AlgorithmStep[]): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** The ARGV after `now` for these members: cost, peek flag, then each member's id and parameters. */
+/** The ARGV for these members: now (undefined: Redis TIME), cost, peek flag, then each member's parameters. */
 export function scriptArgs(
   members: readonly AlgorithmStep[],
-  now: number,
+  now: number | undefined,
   cost: number,
   peek: boolean,
 ): (string | number)[] {
-  const args: (string | number)[] = [now, cost, peek ? 1 : 0];
+  // An empty string, not 0, asks for Redis TIME: 0 is a valid instant for an injected clock.
+  const args: (string | number)[] = [now ?? '', cost, peek ? 1 : 0];
   for (const m of members) args.push(m.id, m.params.length, ...m.params);
   return args;
 }

@@ -11,9 +11,15 @@ export interface MemoryBackendOptions {
   clock?: Clock;
 }
 
-interface Entry {
-  state: number[];
-  expiresAt: number;
+// A node of the recency list; a class so every entry shares one shape (V8 keeps property access fast).
+class Entry {
+  prev: Entry | null = null;
+  next: Entry | null = null;
+  constructor(
+    readonly key: string,
+    public state: number[],
+    public expiresAt: number,
+  ) {}
 }
 
 // Expired entries are dropped lazily: on read, and a few at a time from the LRU end on each write.
@@ -28,8 +34,12 @@ export class MemoryBackend implements Backend {
   /** Most keys held at once. */
   readonly maxKeys: number;
   private readonly clock: Clock;
-  // A Map iterates in insertion order; re-inserting on every write keeps it ordered least recent first.
   private entries = new Map<string, Entry>();
+  // Recency list, least recently written first. Kept by hand rather than by re-inserting into the Map:
+  // a Map re-inserted on every write leaves deleted slots at its front, and iterating from there to find
+  // the oldest entry costs O(deleted slots) per write.
+  private head: Entry | null = null;
+  private tail: Entry | null = null;
   private closed = false;
 
   constructor(options: MemoryBackendOptions = {}) {
@@ -78,45 +88,88 @@ export class MemoryBackend implements Backend {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     if (e.expiresAt <= now) {
-      this.entries.delete(key);
+      this.remove(e);
       return undefined;
     }
     return e.state;
   }
 
   private write(key: string, r: StepResult, now: number): void {
-    const entries = this.entries;
-    entries.delete(key);
-    if (r.state === null || r.ttlMs <= 0) return;
-    entries.set(key, { state: r.state, expiresAt: now + r.ttlMs });
+    const e = this.entries.get(key);
+    if (r.state === null || r.ttlMs <= 0) {
+      if (e !== undefined) this.remove(e);
+      return;
+    }
+    if (e === undefined) {
+      const added = new Entry(key, r.state, now + r.ttlMs);
+      this.entries.set(key, added);
+      this.append(added);
+    } else {
+      e.state = r.state;
+      e.expiresAt = now + r.ttlMs;
+      if (e !== this.tail) {
+        this.unlink(e);
+        this.append(e);
+      }
+    }
     this.sweep(now);
   }
 
+  // Evicts over maxKeys, then drops up to SWEEP_PER_WRITE expired entries, always from the oldest end.
   private sweep(now: number): void {
     const entries = this.entries;
     let budget = SWEEP_PER_WRITE;
-    for (const [key, e] of entries) {
+    for (let e = this.head; e !== null; e = this.head) {
       if (entries.size > this.maxKeys) {
-        entries.delete(key);
+        this.remove(e);
         continue;
       }
       if (budget-- <= 0 || e.expiresAt > now) break;
-      entries.delete(key);
+      this.remove(e);
     }
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.tail;
+    e.next = null;
+    if (this.tail === null) this.head = e;
+    else this.tail.next = e;
+    this.tail = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev === null) this.head = e.next;
+    else e.prev.next = e.next;
+    if (e.next === null) this.tail = e.prev;
+    else e.next.prev = e.prev;
+    e.prev = null;
+    e.next = null;
+  }
+
+  private remove(e: Entry): void {
+    this.entries.delete(e.key);
+    this.unlink(e);
   }
 
   delete(keys: readonly string[]): void {
     if (this.closed) throw new ClosedError('MemoryBackend');
-    for (const k of keys) this.entries.delete(k);
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e !== undefined) this.remove(e);
+    }
   }
 
   /** Drops every key. */
   clear(): void {
     this.entries.clear();
+    this.head = null;
+    this.tail = null;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.entries = new Map();
+    this.head = null;
+    this.tail = null;
   }
 }

@@ -70,7 +70,7 @@ export class RedisBackend implements Backend {
   ): Promise<StepOutcome[]> {
     if (this.closed) throw new ClosedError('RedisBackend');
     const script = this.scriptFor(members);
-    const args = scriptArgs(members, this.clock ? this.clock() : 0, cost, peek);
+    const args = scriptArgs(members, this.clock ? this.clock() : undefined, cost, peek);
     const raw = await this.run(script, keys, args);
     const out: StepOutcome[] = [];
     for (let i = 0; i < raw.length; i += 4) {

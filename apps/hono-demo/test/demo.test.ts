@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { MemoryBackend } from '@distlimiter/core';
+import { type ServerType, serve } from '@hono/node-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+
+let server: ServerType | undefined;
+
+afterEach(async () => {
+  const s = server;
+  server = undefined;
+  if (!s) return;
+  await new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    if ('closeAllConnections' in s) s.closeAllConnections();
+  });
+});
+
+function start(): Promise<string> {
+  const app = buildApp({ backend: new MemoryBackend() });
+  return new Promise((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+      resolve(`http://127.0.0.1:${info.port}`),
+    );
+  });
+}
+
+async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, init);
+    await res.arrayBuffer();
+    out.push(res.status);
+  }
+  return out;
+}
+
+const times = (n: number, status: number) => Array<number>(n).fill(status);
+
+describe('hono demo', () => {
+  it('allows 10 hellos a minute per IP, then answers 429 with JSON', async () => {
+    const url = await start();
+    expect(await statuses(`${url}/api/hello`, 10)).toEqual(times(10, 200));
+    const refused = await fetch(`${url}/api/hello`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('allows 3 logins a minute', async () => {
+    const url = await start();
+    expect(await statuses(`${url}/api/login`, 4, { method: 'POST' })).toEqual([200, 200, 200, 429]);
+  });
+
+  it('never limits /health', async () => {
+    const url = await start();
+    expect(await statuses(`${url}/health`, 12)).toEqual(times(12, 200));
+  });
+
+  it('counts /api/data per API key, falling back to the IP', async () => {
+    const url = await start();
+    const key = (k: string) => ({ headers: { 'x-api-key': k } });
+    expect(await statuses(`${url}/api/data`, 11, key('alice'))).toEqual([...times(10, 200), 429]);
+    expect(await statuses(`${url}/api/data`, 1, key('bob'))).toEqual([200]);
+    expect(await statuses(`${url}/api/data`, 1)).toEqual([200]);
+    // The API-key count is its own: the IP still has its full allowance on /api/hello.
+    expect(await statuses(`${url}/api/hello`, 10)).toEqual(times(10, 200));
+  });
+});

@@ -1,0 +1,100 @@
+import type { Algorithm } from '../algorithms/types.js';
+import type { Backend } from '../backends/types.js';
+import type { Decision } from '../decision.js';
+import type { RateLimiter } from '../limiter.js';
+
+/** The framework-neutral view of a request that adapters build. Header names are looked up lower-case. */
+export interface HttpRequest {
+  /** Client IP as the framework resolved it under its own trust-proxy setting; never parsed by hand. */
+  readonly ip: string | undefined;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  /** The framework's route pattern when known (e.g. "/users/:id"), used to scope per-route limits. */
+  readonly routeId?: string | undefined;
+  /** Reads one request header (first value if repeated); `name` is lower-case. */
+  header(name: string): string | undefined;
+  /** The framework's own request object, handed to user callbacks (keyBy, skip, cost, message). */
+  readonly raw?: unknown;
+}
+
+/** What the adapter must do with the response. */
+export interface HttpOutcome {
+  /** Let the request through (true) or answer it with `status` and `body` (false). */
+  readonly allowed: boolean;
+  /** 429 by default when refused; 503 when a backend failure is configured to deny. */
+  readonly status: number;
+  /** Headers to set on the response, allowed or not. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** JSON-serialisable body to send when refused. */
+  readonly body: unknown;
+  /** The decision behind this outcome; undefined when skipped or when the backend failed. */
+  readonly decision: Decision | undefined;
+  /** Why nothing was counted, when nothing was: the request was skipped or exempt. */
+  readonly skipped: boolean;
+  /** The backend failure behind this outcome, when there was one (for logging; already reported). */
+  readonly error?: Error | undefined;
+}
+
+/** Computes the key for a request; undefined or "" falls back to the client IP, never to a shared bucket. */
+export type KeyFunction = (request: HttpRequest) => string | undefined | Promise<string | undefined>;
+
+/** Which rate-limit headers to send. */
+export type HeaderMode = 'legacy' | 'ietf' | 'both' | false;
+
+/** Options of the framework-neutral HTTP limiter; every adapter accepts exactly these. */
+export interface HttpLimitOptions {
+  /** A ready limiter; when given, `rate`, `algorithm`, `backend`, `prefix` and `timeoutMs` must be absent. */
+  limiter?: RateLimiter;
+  /** Shorthand for `algorithm: slidingWindow(rate)`, e.g. "100/minute". */
+  rate?: string;
+  /** Any algorithm (default: slidingWindow of `rate`, or of "60/minute" when neither is given). */
+  algorithm?: Algorithm;
+  /** Where counts live (default: a new MemoryBackend). */
+  backend?: Backend;
+  /** Key namespace (default "dl"). */
+  prefix?: string;
+  /** Backend timeout in ms (default 1000). */
+  timeoutMs?: number;
+  /** Who is limited: a KeyFunction, or `ip()` / `header(name)` (default: `ip()`). */
+  keyBy?: KeyFunction;
+  /** Return true to let a request through uncounted; if it throws, the request is counted. */
+  skip?: (request: HttpRequest) => boolean | Promise<boolean>;
+  /** Paths never limited: exact strings, or RegExps tested against the path. */
+  exemptPaths?: readonly (string | RegExp)[];
+  /** Methods never limited, e.g. ["OPTIONS"]. */
+  exemptMethods?: readonly string[];
+  /**
+   * What a request costs: a positive integer or a function of the request (default 1). A function result
+   * that is not a positive integer (or a throw) charges 1 and is reported through the 'configError' event.
+   */
+  cost?: number | ((request: HttpRequest) => number | Promise<number>);
+  /** Rate-limit header format (default "both"); a refusal carries Retry-After whatever the mode. */
+  headers?: HeaderMode;
+  /** Policy name in the IETF headers (default "default"). */
+  policyName?: string;
+  /** Status when refused (default 429). */
+  statusCode?: number;
+  /** Body when refused: a string (becomes `error`), an object, or a function of the request and decision. */
+  message?: string | Record<string, unknown> | ((request: HttpRequest, decision: Decision) => unknown);
+  /** What to do when the backend fails or times out (default "allow"). */
+  onBackendError?: 'allow' | 'deny';
+  /** Called with every backend failure (after the policy is applied); must not throw. */
+  onError?: (error: Error, request: HttpRequest) => void;
+  /** Called for every refused request. */
+  onLimited?: (request: HttpRequest, decision: Decision) => void;
+}
+
+/** Events of an HttpLimiter; a derived limiter's events also reach the limiters it was derived from. */
+export interface HttpLimiterEvents {
+  /** The backend failed or timed out; `onBackendError` has been applied. */
+  backendError: [error: Error, request: HttpRequest];
+  /** A request was refused. */
+  limited: [request: HttpRequest, decision: Decision];
+  /**
+   * A user callback misbehaved on a request (keyBy, skip, cost or message threw, or returned a value
+   * of the wrong kind); the request went on with the documented fallback.
+   */
+  configError: [error: Error, request: HttpRequest];
+}

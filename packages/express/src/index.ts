@@ -1,0 +1,76 @@
+import {
+  type HttpLimitOptions,
+  HttpLimiter,
+  type HttpOutcome,
+  type HttpRequest,
+  InvalidOptionError,
+} from '@distlimiter/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** Answers a refused request in place of the default JSON reply; the rate-limit headers are already set. */
+export type RateLimitHandler = (
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  outcome: HttpOutcome,
+) => void;
+
+/** Options of `rateLimit`: the core HTTP options (see @distlimiter/core), plus an optional refusal handler. */
+export interface RateLimitOptions extends HttpLimitOptions {
+  /** Called instead of sending `outcome.status` with `outcome.body` as JSON when a request is refused. */
+  handler?: RateLimitHandler;
+}
+
+/** The middleware `rateLimit` returns; `limiter` is exposed for its events ('limited', 'backendError') and reset. */
+export type RateLimitMiddleware = RequestHandler & { readonly limiter: HttpLimiter };
+
+// Built per request rather than copying headers: header() is only called when a key function asks.
+function toHttpRequest(req: Request): HttpRequest {
+  // req.route exists only in route-level middleware; app.use() middleware runs before routing.
+  const route: unknown = req.route?.path;
+  // originalUrl, not req.path: inside a router mounted at "/api", req.path drops "/api", and exemptPaths
+  // must see the path the client asked for wherever the middleware is mounted.
+  const url = req.originalUrl;
+  const query = url.indexOf('?');
+  return {
+    ip: req.ip,
+    method: req.method,
+    path: query === -1 ? url : url.slice(0, query),
+    routeId: typeof route === 'string' ? req.baseUrl + route : undefined,
+    header: (name) => req.get(name),
+    raw: req,
+  };
+}
+
+/**
+ * Express middleware that rate-limits requests: `app.use(rateLimit({ rate: '100/minute' }))`, or per
+ * route, `app.post('/login', rateLimit({ rate: '5/minute' }), handler)`. Each call counts on its own.
+ * The client IP is `req.ip`, so Express's `trust proxy` setting decides which address is the client's.
+ */
+export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
+  const { handler, ...httpOptions } = options ?? {};
+  if (handler !== undefined && typeof handler !== 'function') {
+    throw new InvalidOptionError('handler', handler, 'a function (req, res, next, outcome)');
+  }
+  // Built now, so a bad option throws when the app starts rather than on its first request.
+  const limiter = new HttpLimiter(httpOptions);
+
+  const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    let outcome: HttpOutcome;
+    try {
+      outcome = await limiter.handle(toHttpRequest(req));
+      for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+      if (!outcome.allowed) {
+        if (handler) handler(req, res, next, outcome);
+        else res.status(outcome.status).json(outcome.body);
+        return;
+      }
+    } catch (error) {
+      next(error);
+      return;
+    }
+    // Outside the try, so an error thrown further down the chain is never reported as ours.
+    next();
+  };
+  return Object.assign(middleware, { limiter });
+}

@@ -1,0 +1,119 @@
+import { type HttpLimitOptions, HttpLimiter, type HttpRequest, InvalidOptionError } from '@distlimiter/core';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+
+/**
+ * A route's `config.rateLimit`: `false` opts out, `true` uses the plugin's limit (shared count), a rate
+ * string or partial options give the route a limit of its own, counted separately from every other route.
+ */
+export type RouteRateLimit = boolean | string | Partial<HttpLimitOptions>;
+
+/** Options of the plugin: the core HTTP options, plus whether every route is limited by default. */
+export interface DistlimiterOptions extends HttpLimitOptions {
+  /** Limit every route of this context unless it sets `config: { rateLimit: false }` (default true). */
+  global?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's rate limit; see RouteRateLimit. */
+    rateLimit?: RouteRateLimit;
+  }
+}
+
+// A class rather than an object literal with a closure, so a request costs one small allocation.
+class FastifyHttpRequest implements HttpRequest {
+  readonly ip: string;
+  readonly method: string;
+  readonly path: string;
+  readonly routeId: string;
+  readonly raw: FastifyRequest;
+
+  constructor(request: FastifyRequest, routeId: string) {
+    const url = request.url;
+    const query = url.indexOf('?');
+    this.ip = request.ip;
+    this.method = request.method;
+    this.path = query === -1 ? url : url.slice(0, query);
+    this.routeId = routeId;
+    this.raw = request;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name];
+    return typeof value === 'string' ? value : value?.[0];
+  }
+}
+
+function limitHook(limiter: HttpLimiter, routeId: string): onRequestAsyncHookHandler {
+  return async function distlimiter(request: FastifyRequest, reply: FastifyReply) {
+    const outcome = await limiter.handle(new FastifyHttpRequest(request, routeId));
+    reply.headers(outcome.headers);
+    if (outcome.allowed) return;
+    // Returning the reply tells Fastify the hook answered, so the route handler never runs.
+    return reply
+      .code(outcome.status)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify(outcome.body));
+  };
+}
+
+// Route-level hooks run after the context's own onRequest hooks, so keys may use what those set.
+function attach(route: RouteOptions, hook: onRequestAsyncHookHandler): void {
+  const existing = route.onRequest;
+  route.onRequest =
+    existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
+}
+
+function routeLimiter(limiter: HttpLimiter, setting: RouteRateLimit, route: RouteOptions): HttpLimiter {
+  if (setting === true) return limiter;
+  if (typeof setting !== 'string' && (typeof setting !== 'object' || setting === null)) {
+    throw new InvalidOptionError(
+      `config.rateLimit of ${String(route.method)} ${route.url}`,
+      setting,
+      'false, true, a rate like "5/minute", or an object of rate-limit options',
+    );
+  }
+  // HEAD counts as GET: Fastify adds a HEAD twin to every GET route, and it must not double the allowance.
+  const methods = new Set((Array.isArray(route.method) ? route.method : [route.method]).map(headAsGet));
+  // Built once per route, so a request pays nothing for per-route limits beyond the check itself.
+  return limiter.derive(setting, `${[...methods].join(',')} ${route.url}`);
+}
+
+function headAsGet(method: string): string {
+  return method === 'HEAD' ? 'GET' : method;
+}
+
+// fastify-plugin's types import `fastify` from wherever fastify-plugin is installed, which with pnpm can be
+// another copy than the app's, making the types clash; only its runtime is needed, so the type stays ours.
+const skipOverride = fp as unknown as <T>(fn: T, meta: { name: string; fastify: string }) => T;
+
+async function plugin(fastify: FastifyInstance, options: DistlimiterOptions): Promise<void> {
+  const { global = true, ...httpOptions } = options;
+  if (typeof global !== 'boolean') throw new InvalidOptionError('global', global, 'true or false');
+  const limiter = new HttpLimiter(httpOptions);
+  fastify.addHook('onRoute', (route) => {
+    const setting = route.config?.rateLimit;
+    if (setting === false || (setting === undefined && !global)) return;
+    const chosen = setting === undefined ? limiter : routeLimiter(limiter, setting, route);
+    attach(route, limitHook(chosen, route.url));
+  });
+}
+
+/**
+ * Fastify plugin that rate-limits the routes of the context it is registered in (and its children).
+ * Routes opt out or get their own limit through `config.rateLimit`.
+ */
+export const distlimiter: FastifyPluginAsync<DistlimiterOptions> = skipOverride(plugin, {
+  name: '@distlimiter/fastify',
+  fastify: '5.x',
+});
+
+export default distlimiter;

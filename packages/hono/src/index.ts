@@ -1,0 +1,76 @@
+import { type HttpLimitOptions, HttpLimiter, type HttpRequest, InvalidOptionError } from '@distlimiter/core';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Options of the Hono middleware: the core HTTP options, plus how to find the client IP. */
+export interface HonoRateLimitOptions extends HttpLimitOptions {
+  /**
+   * The client IP for a request (default: the remote address of the Node socket under @hono/node-server).
+   * Set it when behind a trusted proxy, or on runtimes other than Node.
+   */
+  getIp?: (c: Context) => string | undefined;
+}
+
+// The shape @hono/node-server puts in `c.env` (some hosts nest it under `server`); typed by hand so this
+// package does not depend on the Node server at runtime.
+interface NodeBindings {
+  server?: NodeBindings;
+  incoming?: { socket?: { remoteAddress?: string } };
+}
+
+/** The remote address of the Node socket; proxy headers are never read, since any client can forge them. */
+function socketIp(c: Context): string | undefined {
+  const env = c.env as NodeBindings | undefined;
+  return (env?.server ?? env)?.incoming?.socket?.remoteAddress;
+}
+
+// A class rather than an object literal with closures, so a request costs one small allocation.
+class HonoHttpRequest implements HttpRequest {
+  readonly ip: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly raw: Context;
+
+  constructor(c: Context, ip: string | undefined) {
+    this.ip = ip;
+    this.method = c.req.method;
+    this.path = c.req.path;
+    this.raw = c;
+  }
+
+  // Computed only when asked: Hono builds the route list on every read of routePath.
+  get routeId(): string {
+    return this.raw.req.routePath;
+  }
+
+  header(name: string): string | undefined {
+    return this.raw.req.header(name);
+  }
+}
+
+/** Hono middleware that rate-limits the requests reaching it; use with `app.use` or on a single route. */
+export function rateLimiter(options: HonoRateLimitOptions = {}): MiddlewareHandler {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object of rate-limit options');
+  }
+  const { getIp = socketIp, ...httpOptions } = options;
+  if (typeof getIp !== 'function') {
+    throw new InvalidOptionError('getIp', getIp, 'a function (c) => string | undefined');
+  }
+  const limiter = new HttpLimiter(httpOptions);
+  return async function distlimiter(c, next) {
+    const outcome = await limiter.handle(new HonoHttpRequest(c, getIp(c)));
+    const headers = outcome.headers;
+    if (!outcome.allowed) return c.json(outcome.body, outcome.status as ContentfulStatusCode, headers);
+    let first: string | undefined;
+    for (const name in headers) {
+      first ??= name;
+      c.header(name, headers[name]);
+    }
+    await next();
+    // c.text()/c.json() keep headers set before next(), but a handler returning a bare Response drops them.
+    if (first !== undefined && !c.res.headers.has(first)) {
+      for (const name in headers) c.header(name, headers[name]);
+    }
+  };
+}

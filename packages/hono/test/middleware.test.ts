@@ -1,0 +1,138 @@
+import { InvalidOptionError } from '@distlimiter/core';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rateLimiter } from '../src/index.js';
+import { listen, type Served } from './listen.js';
+
+const servers: Served[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(app: Hono): Promise<string> {
+  const served = await listen(app);
+  servers.push(served);
+  return served.url;
+}
+
+/** Status codes of `n` sequential requests. */
+async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, init);
+    await res.arrayBuffer();
+    out.push(res.status);
+  }
+  return out;
+}
+
+describe('@distlimiter/hono', () => {
+  it('refuses with JSON and the limit headers, without running the handler', async () => {
+    const app = new Hono();
+    let calls = 0;
+    app.use('*', rateLimiter({ rate: '2/minute', headers: 'legacy' }));
+    app.get('/x', (c) => {
+      calls++;
+      return c.text('x');
+    });
+    const url = await serve(app);
+    expect(await statuses(`${url}/x`, 2)).toEqual([200, 200]);
+    const refused = await fetch(`${url}/x`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(await refused.json()).toBeTypeOf('object');
+    expect(calls).toBe(2);
+  });
+
+  it('keeps the limit headers whether the handler uses c.text, c.json or returns a bare Response', async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '5/minute', headers: 'legacy' }));
+    app.get('/text', (c) => c.text('text'));
+    app.get('/json', (c) => c.json({ ok: true }));
+    app.get('/bare', () => new Response('bare', { headers: { 'x-own': 'kept' } }));
+    const url = await serve(app);
+    for (const path of ['/text', '/json', '/bare']) {
+      const res = await fetch(`${url}${path}`);
+      await res.arrayBuffer();
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit'), path).toBe('5');
+    }
+    const bare = await fetch(`${url}/bare`);
+    expect(await bare.text()).toBe('bare');
+    expect(bare.headers.get('x-own')).toBe('kept');
+    expect(bare.headers.get('x-ratelimit-remaining')).toBe('1');
+  });
+
+  it('limits a single route when used as route middleware, counted apart from the app-wide one', async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '10/minute' }));
+    app.post('/login', rateLimiter({ rate: '2/minute' }), (c) => c.text('welcome'));
+    app.get('/other', (c) => c.text('other'));
+    const url = await serve(app);
+    expect(await statuses(`${url}/login`, 3, { method: 'POST' })).toEqual([200, 200, 429]);
+    expect(await statuses(`${url}/other`, 2)).toEqual([200, 200]);
+  });
+
+  it('keys by the socket address by default and ignores X-Forwarded-For', async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '1/minute' }));
+    app.get('/x', (c) => c.text('x'));
+    const url = await serve(app);
+    expect(await statuses(`${url}/x`, 1, { headers: { 'x-forwarded-for': '203.0.113.1' } })).toEqual([200]);
+    expect(await statuses(`${url}/x`, 1, { headers: { 'x-forwarded-for': '203.0.113.2' } })).toEqual([429]);
+  });
+
+  it('hands the socket address to keyBy as the request ip', async () => {
+    const seen: (string | undefined)[] = [];
+    const app = new Hono();
+    app.use(
+      '*',
+      rateLimiter({
+        keyBy: (req) => {
+          seen.push(req.ip);
+          return undefined;
+        },
+      }),
+    );
+    app.get('/x', (c) => c.text('x'));
+    await statuses(`${await serve(app)}/x`, 1);
+    expect(seen).toEqual(['127.0.0.1']);
+  });
+
+  it('takes the client IP from a custom getIp', async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '1/minute', getIp: (c) => c.req.header('x-real-ip') }));
+    app.get('/x', (c) => c.text('x'));
+    const url = await serve(app);
+    const from = (ip: string) => ({ headers: { 'x-real-ip': ip } });
+    expect(await statuses(`${url}/x`, 2, from('198.51.100.1'))).toEqual([200, 429]);
+    expect(await statuses(`${url}/x`, 1, from('198.51.100.2'))).toEqual([200]);
+  });
+
+  it('hands user callbacks the path, method, route pattern and Hono context', async () => {
+    const seen: unknown[] = [];
+    const app = new Hono();
+    app.post(
+      '/users/:id',
+      rateLimiter({
+        skip: (req) => {
+          seen.push([req.method, req.path, req.routeId, req.header('x-a'), typeof req.raw]);
+          return true;
+        },
+      }),
+      (c) => c.text('ok'),
+    );
+    await statuses(`${await serve(app)}/users/7?q=1`, 1, { method: 'POST', headers: { 'x-a': 'b' } });
+    expect(seen).toEqual([['POST', '/users/7', '/users/:id', 'b', 'object']]);
+  });
+
+  it('rejects bad options when the middleware is created', () => {
+    expect(() => rateLimiter({ rate: 'lots' })).toThrow(InvalidOptionError);
+    expect(() => rateLimiter({ getIp: 'x-real-ip' as never })).toThrow(
+      expect.objectContaining({ field: 'getIp' }),
+    );
+    expect(() => rateLimiter(null as never)).toThrow(InvalidOptionError);
+  });
+});

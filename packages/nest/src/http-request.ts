@@ -1,0 +1,57 @@
+import type { HttpRequest } from '@distlimiter/core';
+
+// The fields Express's `Request` and Fastify's `FastifyRequest` share (or name differently); typed here so
+// this package depends on neither platform.
+interface PlatformRequest {
+  readonly ip?: string | undefined;
+  readonly method: string;
+  readonly url: string;
+  /** Express: the URL before any router stripped a mount path. */
+  readonly originalUrl?: string;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Express: the matched route. */
+  readonly route?: { readonly path?: unknown };
+  /** Fastify: the matched route. */
+  readonly routeOptions?: { readonly url?: string | undefined };
+}
+
+/** Express `Request` or Fastify `FastifyRequest` seen as the framework-neutral request the core limits. */
+export class NestHttpRequest implements HttpRequest {
+  readonly ip: string | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly routeId: string | undefined;
+  readonly raw: PlatformRequest;
+
+  constructor(request: PlatformRequest) {
+    const url = request.originalUrl ?? request.url;
+    const query = url.indexOf('?');
+    // Both platforms resolve `ip` under their own trust-proxy setting; reading headers here would bypass it.
+    this.ip = request.ip || undefined;
+    this.method = request.method;
+    this.path = query === -1 ? url : url.slice(0, query);
+    const route = request.route?.path ?? request.routeOptions?.url;
+    this.routeId = typeof route === 'string' ? route : undefined;
+    this.raw = request;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name];
+    return typeof value === 'string' ? value : value?.[0];
+  }
+}
+
+// Express responses are Node `ServerResponse`s (setHeader); Fastify replies have `header` only.
+interface PlatformResponse {
+  setHeader?(name: string, value: string): unknown;
+  header?(name: string, value: string): unknown;
+}
+
+/** Sets the rate-limit headers on an Express response or a Fastify reply. */
+export function setHeaders(response: PlatformResponse, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) {
+    const value = headers[name] as string;
+    if (typeof response.setHeader === 'function') response.setHeader(name, value);
+    else response.header?.(name, value);
+  }
+}

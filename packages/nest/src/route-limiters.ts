@@ -1,0 +1,56 @@
+import type { HttpLimiter } from '@distlimiter/core';
+import type { Type } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
+import type { RateLimitOverride } from './decorators.js';
+import { RATE_LIMIT_METADATA, SKIP_RATE_LIMIT_METADATA } from './tokens.js';
+
+// Per app-wide limiter and controller, the limiters derived for its decorated handlers (keyed by handler)
+// and for the controller itself (keyed by the class). Shared by every guard instance (Nest makes one per
+// module using @UseGuards) and by the start-up check, so each is built once. Keyed by controller first
+// because an inherited handler is one function serving several controllers, each counted on its own.
+const derived = new WeakMap<HttpLimiter, WeakMap<Type<unknown>, Map<object, HttpLimiter>>>();
+
+function derive(
+  base: HttpLimiter,
+  controller: Type<unknown>,
+  target: object,
+  override: RateLimitOverride,
+  scope: string,
+): HttpLimiter {
+  let byController = derived.get(base);
+  if (!byController) {
+    byController = new WeakMap();
+    derived.set(base, byController);
+  }
+  let byTarget = byController.get(controller);
+  if (!byTarget) {
+    byTarget = new Map();
+    byController.set(controller, byTarget);
+  }
+  let limiter = byTarget.get(target);
+  if (!limiter) {
+    limiter = base.derive(override, scope);
+    byTarget.set(target, limiter);
+  }
+  return limiter;
+}
+
+/**
+ * The limiter for one handler, or undefined when it is not limited. The handler's own decorators win over
+ * its controller's; on one level, `@SkipRateLimit()` wins over `@RateLimit()`.
+ */
+export function limiterFor(
+  base: HttpLimiter,
+  reflector: Reflector,
+  controller: Type<unknown>,
+  handler: Function,
+): HttpLimiter | undefined {
+  if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, handler)) return undefined;
+  const own = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, handler);
+  // Scopes are names, not identities, so every instance of the app counts the same route under one key.
+  if (own !== undefined) return derive(base, controller, handler, own, `${controller.name}.${handler.name}`);
+  if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, controller)) return undefined;
+  const shared = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, controller);
+  if (shared !== undefined) return derive(base, controller, controller, shared, controller.name);
+  return base;
+}

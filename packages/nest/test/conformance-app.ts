@@ -1,0 +1,73 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { HttpLimitOptions } from '@distlimiter/core';
+import { Controller, Get, HttpCode, type INestApplication, Module, Post, type Type } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { DistLimiterModule, RateLimit, RateLimitGuard } from '../src/index.js';
+
+/** Which Nest HTTP platform an app runs on. */
+export type Platform = 'express' | 'fastify';
+
+/** A running Nest app and its base URL. */
+export interface RunningApp {
+  url: string;
+  app: INestApplication;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates and starts `module` on `platform`, listening on 127.0.0.1 port 0. Neither platform trusts
+ * proxies by default, so the client IP is the socket address, as the conformance contract requires.
+ */
+export async function startNest(module: Type<unknown>, platform: Platform): Promise<RunningApp> {
+  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  // abortOnError false: a failing init rejects instead of aborting the test process.
+  const app = await NestFactory.create(module, adapter, { logger: false, abortOnError: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+}
+
+/** The standard conformance app: app-wide limit through forRoot + APP_GUARD, `strict` on GET /strict. */
+export async function conformanceApp(
+  platform: Platform,
+  options: { global: HttpLimitOptions; strict: HttpLimitOptions },
+): Promise<{ url: string; close(): Promise<void> }> {
+  // Declared per call so @RateLimit sees this test's options.
+  @Controller()
+  class AppController {
+    @Get('hello')
+    hello(): string {
+      return 'hello';
+    }
+
+    @Post('hello')
+    @HttpCode(200)
+    posted(): string {
+      return 'posted';
+    }
+
+    @Get('health')
+    health(): string {
+      return 'ok';
+    }
+
+    @Get('strict')
+    @RateLimit(options.strict)
+    strict(): string {
+      return 'strict';
+    }
+  }
+
+  @Module({
+    imports: [DistLimiterModule.forRoot(options.global)],
+    controllers: [AppController],
+    providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+  })
+  class AppModule {}
+
+  const { url, close } = await startNest(AppModule, platform);
+  return { url, close };
+}
