@@ -94,7 +94,14 @@ export class RateLimiter {
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */
   limit(key: string, options?: LimitOptions): Promise<Decision> {
-    return this.run(key, costOf(options), false);
+    // A bad cost rejects the promise like every other failure instead of throwing on the spot.
+    let cost: number;
+    try {
+      cost = costOf(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.run(key, cost, false);
   }
 
   /** Like `limit`, but rejects with RateLimitExceeded (carrying the Decision) when not allowed. */
@@ -118,35 +125,53 @@ export class RateLimiter {
   keysFor(key: string): string[] {
     checkKey(key);
     // The {...} hash tag puts every member's key in one Redis Cluster slot, so one script can touch all.
-    const base = `${this.prefix}:{${key}}:`;
-    return this.suffixes.map((s) => base + s);
+    // Redis hashes the text between the first "{" and the next "}", or the whole name when that is empty,
+    // as it would be for a key starting with "}": such keys get a shape of their own ("!" is never in a
+    // prefix, so no other key can produce it) with a non-empty tag.
+    const base = key.startsWith('}') ? `${this.prefix}:!{!${key}}:` : `${this.prefix}:{${key}}:`;
+    const suffixes = this.suffixes;
+    // One member is the common case: one string and a one-element array, no closure.
+    if (suffixes.length === 1) return [base + suffixes[0]];
+    return suffixes.map((s) => base + s);
   }
 
-  private async run(key: string, cost: number, peek: boolean): Promise<Decision> {
-    const outcomes = await this.guard(this.backend.evaluate(this.keysFor(key), this.members, cost, peek));
-    return combine(this.members, outcomes);
+  // Not async: a synchronous backend (memory) then costs one settled promise per decision instead of the
+  // chain of ticks an async function awaiting a plain value would take. Any throw still becomes a rejection.
+  private run(key: string, cost: number, peek: boolean): Promise<Decision> {
+    let result: readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
+    try {
+      result = this.backend.evaluate(this.keysFor(key), this.members, cost, peek);
+      if (Array.isArray(result)) return Promise.resolve(combine(this.members, result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
+    return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
   }
 
-  // Bounds every backend call by timeoutMs; synchronous backends skip the timer entirely.
+  // Bounds every backend call by timeoutMs; synchronous backends skip the timer entirely. One promise
+  // settled by whichever comes first (rather than Promise.race over a second timeout promise), since
+  // this runs for every decision on Redis.
   private guard<T>(result: T | Promise<T>): Promise<T> | T {
     if (!(result instanceof Promise)) return result;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BackendTimeoutError(this.timeoutMs)), this.timeoutMs);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BackendTimeoutError(this.timeoutMs)), this.timeoutMs);
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
+          reject(
+            error instanceof DistLimiterError
+              ? error
+              : new BackendError(`Backend call failed: ${String(error)}`, { cause: error }),
+          );
+        },
+      );
     });
-    return Promise.race([result, timeout]).then(
-      (value) => {
-        clearTimeout(timer);
-        return value;
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
-        throw error instanceof DistLimiterError
-          ? error
-          : new BackendError(`Backend call failed: ${String(error)}`, { cause: error });
-      },
-    );
   }
 }
 

@@ -50,7 +50,9 @@ export function gcra(options: string | GcraOptions): Algorithm & AlgorithmStep {
     period = parseDuration(o.period, 'gcra.period');
     burst = o.burst === undefined ? limit : positiveInteger(o.burst, 'gcra.burst');
   }
-  assertExactProduct('gcra.burst', burst, burst, period, limit);
+  // Every quantity the step computes stays within 2 * burst * period + limit (X <= burst * period, plus a
+  // cost of at most burst periods, plus a remainder below limit); the limit itself is not a factor.
+  assertExactProduct('gcra.burst', burst, burst + limit, period, 4);
   return defineStep({
     name: 'gcra',
     id: 'gc',

@@ -85,8 +85,11 @@ export function bucketStep(
   lua: string,
   fn: StepFn,
 ): Algorithm & AlgorithmStep {
-  // The scaled level reaches capacity * interval; refill adds elapsed * rate. Keep both far below 2^53.
-  assertExactProduct(`${name}.capacity`, capacity, capacity, rate.windowMs, 1024);
+  // The scaled level reaches capacity * interval (the leaky bucket's level + need: twice that); a refill
+  // past it is clamped to it, so elapsed * rate may grow large without harm. Only this product must stay
+  // below 2^53. The field is named like the option (tokenBucket.capacity), not like the algorithm.
+  const field = `${name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())}.capacity`;
+  assertExactProduct(field, capacity, capacity, rate.windowMs, 4);
   return defineStep({
     name,
     id,

@@ -1,0 +1,17 @@
+import type { AddressInfo } from 'node:net';
+import distlimiter from '@distlimiter/fastify';
+import fastifyRateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
+import Fastify, { type FastifyPluginAsync } from 'fastify';
+import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp } from './types.js';
+
+/** Fastify 5, with `@distlimiter/fastify` or @fastify/rate-limit (memory store) registered globally. */
+export const startFastify: StartApp = async (variant) => {
+  const app = Fastify({ logger: false });
+  if (variant === 'ours') await app.register(distlimiter, { rate: OUR_RATE });
+  // The plugin's declared type expects an instance already decorated by itself; the runtime does not.
+  const peer = fastifyRateLimit as unknown as FastifyPluginAsync<RateLimitPluginOptions>;
+  if (variant === 'peer') await app.register(peer, { max: PEER_LIMIT, timeWindow: HOUR_MS });
+  app.get('/', async () => HELLO);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as AddressInfo).port;
+};

@@ -1,0 +1,182 @@
+import type { CoreResults } from './core/run.js';
+import type { HttpResults } from './http/run.js';
+import { type Machine, machineLine } from './machine.js';
+import { fmtInt, fmtRatio, ratio } from './stats.js';
+
+/** A target the issue sets, and whether this run met it. */
+export interface Bar {
+  name: string;
+  value: number;
+  target: number;
+  met: boolean;
+}
+
+const PEER = 'rate-limiter-flexible';
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  const align = header.map((_, i) => (i === 0 ? ':--' : '--:'));
+  return [line(header), line(align), ...rows.map(line)].join('\n');
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}
+
+/** The header every report starts with: where and how to reproduce. */
+export function preamble(machine: Machine, command: string): string {
+  return [`Machine: ${machineLine(machine)}`, `Reproduce: \`${command}\``].join('\n');
+}
+
+/** Part A as Markdown tables, ready to paste into a README. */
+export function coreMarkdown(r: CoreResults): string {
+  const { plan } = r;
+  const out: string[] = [];
+  out.push(
+    `### Decisions per second, memory backend\n\n${plan.keys.toLocaleString('en-US')} rotating keys, one ` +
+      `decision in flight, every call allowed. Median of ${plan.memory.rounds} alternating rounds of ` +
+      `${seconds(plan.memory.roundMs)} after ${seconds(plan.memory.warmupMs)} warm-up, each algorithm in its ` +
+      `own process against ${PEER}'s RateLimiterMemory (1e9 points per hour) measured in the same process.\n`,
+  );
+  out.push(
+    table(
+      ['distlimiter algorithm', 'distlimiter', `${PEER}`, 'ours / theirs'],
+      r.memoryThroughput.map((m) => [
+        m.config,
+        fmtInt(m.result.ours),
+        fmtInt(m.result.theirs),
+        fmtRatio(m.result.ratio),
+      ]),
+    ),
+  );
+  out.push(
+    `\n### Decisions per second, Redis backend\n\nSame redis-server for both, one ioredis client each ` +
+      `(identical options: enableAutoPipelining, maxRetriesPerRequest 1), ${plan.keys.toLocaleString('en-US')} ` +
+      `rotating keys; distlimiter fixedWindow 1e9/hour vs RateLimiterRedis 1e9 points per hour. Median of ` +
+      `${plan.redis.rounds} alternating rounds of ${seconds(plan.redis.roundMs)}.\n`,
+  );
+  out.push(
+    table(
+      ['decisions in flight', 'distlimiter', `${PEER}`, 'ours / theirs'],
+      r.redisThroughput.map((t) => [
+        String(t.inFlight),
+        fmtInt(t.result.ours),
+        fmtInt(t.result.theirs),
+        fmtRatio(t.result.ratio),
+      ]),
+    ),
+  );
+  const peerRedis = r.redisMemory.find((m) => m.side === PEER);
+  const peerHeap = r.heap.find((h) => h.side === PEER);
+  const withRatio = (value: number, peer: number | undefined) =>
+    peer === undefined ? fmtInt(value) : `${fmtInt(value)} (${fmtRatio(ratio(value, peer))})`;
+  const sides = [PEER, ...r.redisMemory.filter((m) => m.side !== PEER).map((m) => m.side)];
+  out.push(
+    `\n### Memory per key (lower is better; ratio ours / theirs in parentheses)\n\nRedis: \`MEMORY USAGE\` ` +
+      `averaged over ${plan.redisSampleKeys.toLocaleString('en-US')} keys, and the growth of \`INFO memory\` ` +
+      `used_memory over ${plan.redisDeltaKeys.toLocaleString('en-US')} keys. Heap: growth of the JS heap ` +
+      `(after forced GC) holding ${plan.heapKeys.toLocaleString('en-US')} keys in the memory backend. ` +
+      `A hybrid stores one Redis key per member.\n`,
+  );
+  out.push(
+    table(
+      ['side', 'Redis MEMORY USAGE, B/key', 'Redis used_memory, B/key', 'JS heap, B/key'],
+      sides.map((side) => {
+        const m = r.redisMemory.find((x) => x.side === side);
+        const h = r.heap.find((x) => x.side === side);
+        const mine = side !== PEER;
+        return [
+          side === PEER ? PEER : `distlimiter ${m?.config ?? side}`,
+          m ? withRatio(m.memoryUsage, mine ? peerRedis?.memoryUsage : undefined) : 'n/a',
+          m ? withRatio(m.usedMemoryDelta, mine ? peerRedis?.usedMemoryDelta : undefined) : 'n/a',
+          h ? withRatio(h.bytesPerKey, mine ? peerHeap?.bytesPerKey : undefined) : 'n/a',
+        ];
+      }),
+    ),
+  );
+  return out.join('\n');
+}
+
+/** The bars Part A must clear. */
+export function coreBars(r: CoreResults): Bar[] {
+  const bars: Bar[] = [];
+  const head = r.memoryThroughput[0];
+  if (head) {
+    bars.push({
+      name: `memory backend throughput, ${head.config} / RateLimiterMemory`,
+      value: head.result.ratio,
+      target: 1.5,
+      met: head.result.ratio >= 1.5,
+    });
+  }
+  const at100 = r.redisThroughput.find((t) => t.inFlight === 100);
+  if (at100) {
+    bars.push({
+      name: 'Redis throughput at 100 in flight / RateLimiterRedis',
+      value: at100.result.ratio,
+      target: 1.0,
+      met: at100.result.ratio >= 1.0,
+    });
+  }
+  return bars;
+}
+
+/** Part B as a Markdown table. */
+export function httpMarkdown(r: HttpResults): string {
+  const { plan } = r;
+  const out: string[] = [];
+  out.push(
+    `### HTTP requests per second, hello world\n\nautocannon, ${plan.connections} connections, pipelining ` +
+      `${plan.pipelining}, ${seconds(plan.durationMs)} per run after ${seconds(plan.warmupMs)} warm-up, ` +
+      `median of ${plan.rounds} alternating runs; each server alone in its own process; memory stores; ` +
+      `limits too high to ever refuse. Ratios are to the bare app.\n`,
+  );
+  out.push(
+    table(
+      ['framework', 'bare app', 'distlimiter', 'ours / bare', 'peer limiter', 'peer', 'peer / bare'],
+      r.frameworks.map((f) => [
+        f.framework,
+        fmtInt(f.bare),
+        fmtInt(f.ours),
+        fmtRatio(ratio(f.ours, f.bare)),
+        f.peerName,
+        fmtInt(f.peer),
+        fmtRatio(ratio(f.peer, f.bare)),
+      ]),
+    ),
+  );
+  for (const f of r.frameworks) {
+    if (f.problems.length) out.push(`\n${f.framework}: ${f.problems.join('; ')}`);
+  }
+  for (const f of r.failed) out.push(`\n${f.framework}: not measured: ${f.error}`);
+  return out.join('\n');
+}
+
+/** The bars Part B must clear. */
+export function httpBars(r: HttpResults): Bar[] {
+  const bars: Bar[] = [];
+  for (const f of r.frameworks) {
+    const ours = ratio(f.ours, f.bare);
+    const peer = ratio(f.peer, f.bare);
+    bars.push({
+      name: `${f.framework}: ours / bare >= ${f.peerName} / bare`,
+      value: ours,
+      target: peer,
+      met: ours >= peer,
+    });
+    if (f.strict) {
+      bars.push({ name: `${f.framework}: ours / bare`, value: ours, target: 0.9, met: ours >= 0.9 });
+    }
+  }
+  return bars;
+}
+
+/** One line per bar. */
+export function barsText(bars: readonly Bar[]): string {
+  return bars
+    .map(
+      (b) =>
+        `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target >= ${b.target.toFixed(2)})`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,149 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import {
+  createHttpLimiter,
+  fixedWindow,
+  formatRateLimitPolicy,
+  type HeaderMode,
+  hybrid,
+  MemoryBackend,
+  retryAfterSeconds,
+  slidingWindow,
+  tokenBucket,
+} from '../../src/index.js';
+import { req, T0 } from './helpers.js';
+
+// Date is faked (and nothing else), and the backend reads the same clock, so every value is exact.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const at = (offsetMs: number) => vi.setSystemTime(T0 + offsetMs);
+
+function limiter(headers?: HeaderMode, extra: { policyName?: string } = {}) {
+  return createHttpLimiter({
+    algorithm: fixedWindow('3/minute'),
+    backend: new MemoryBackend({ clock: () => Date.now() }),
+    ...(headers === undefined ? {} : { headers }),
+    ...extra,
+  });
+}
+
+describe('header modes', () => {
+  test('"both" (the default) sends legacy and IETF headers with exact values', async () => {
+    const l = limiter();
+    expect((await l.handle(req())).headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '2',
+      'X-RateLimit-Reset': '1700000060',
+      'RateLimit-Policy': '"default";q=3;w=60',
+      RateLimit: '"default";r=2;t=60',
+    });
+    at(2500);
+    expect((await l.handle(req())).headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '1',
+      'X-RateLimit-Reset': '1700000060',
+      'RateLimit-Policy': '"default";q=3;w=60',
+      RateLimit: '"default";r=1;t=58',
+    });
+    at(30_000);
+    await l.handle(req());
+    at(30_400);
+    const refused = await l.handle(req());
+    expect(refused.allowed).toBe(false);
+    expect(refused.status).toBe(429);
+    expect(refused.headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '1700000060',
+      'RateLimit-Policy': '"default";q=3;w=60',
+      RateLimit: '"default";r=0;t=30',
+      'Retry-After': '30',
+    });
+    expect(refused.body).toEqual({ error: 'Too Many Requests', retryAfter: 30 });
+  });
+
+  test('"legacy" sends only X-RateLimit-*', async () => {
+    const l = limiter('legacy');
+    at(1);
+    expect((await l.handle(req())).headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '2',
+      'X-RateLimit-Reset': '1700000061',
+    });
+  });
+
+  test('"ietf" sends only RateLimit-Policy and RateLimit, under policyName', async () => {
+    const l = limiter('ietf', { policyName: 'api' });
+    expect((await l.handle(req())).headers).toEqual({
+      'RateLimit-Policy': '"api";q=3;w=60',
+      RateLimit: '"api";r=2;t=60',
+    });
+  });
+
+  test('false sends no rate headers, but a refusal still carries Retry-After', async () => {
+    const l = limiter(false);
+    expect((await l.handle(req())).headers).toEqual({});
+    await l.handle(req());
+    await l.handle(req());
+    at(59_000);
+    expect((await l.handle(req())).headers).toEqual({ 'Retry-After': '1' });
+  });
+});
+
+describe('Retry-After', () => {
+  test.each([
+    [59_999, '1'],
+    [59_000, '1'],
+    [58_999, '2'],
+    [0, '60'],
+  ])('refused at +%i ms -> Retry-After %s', async (offset, expected) => {
+    const l = limiter('legacy');
+    for (let i = 0; i < 3; i++) await l.handle(req());
+    at(offset);
+    const refused = await l.handle(req());
+    expect(refused.headers['Retry-After']).toBe(expected);
+    expect(refused.body).toEqual({ error: 'Too Many Requests', retryAfter: Number(expected) });
+  });
+
+  test('rounding helper: whole seconds up, at least 1, undefined for never', () => {
+    expect(retryAfterSeconds(0)).toBe(1);
+    expect(retryAfterSeconds(1)).toBe(1);
+    expect(retryAfterSeconds(1000)).toBe(1);
+    expect(retryAfterSeconds(1001)).toBe(2);
+    expect(retryAfterSeconds(Number.POSITIVE_INFINITY)).toBeUndefined();
+  });
+});
+
+describe('policies', () => {
+  test('window seconds are rounded up, at least 1', () => {
+    expect(formatRateLimitPolicy('default', slidingWindow('5/500ms').members)).toBe('"default";q=5;w=1');
+    expect(formatRateLimitPolicy('default', slidingWindow('5/1500ms').members)).toBe('"default";q=5;w=2');
+    expect(formatRateLimitPolicy('p', tokenBucket({ capacity: 20, refillRate: 10 }).members)).toBe(
+      '"p";q=20;w=2',
+    );
+  });
+
+  test('a hybrid lists every member; RateLimit names the binding one', async () => {
+    const l = createHttpLimiter({
+      algorithm: hybrid(fixedWindow('10/s'), fixedWindow('12/hour')),
+      backend: new MemoryBackend({ clock: () => Date.now() }),
+      headers: 'ietf',
+    });
+    const policy = '"default-0";q=10;w=1, "default-1";q=12;w=3600';
+    expect((await l.handle(req())).headers).toEqual({
+      'RateLimit-Policy': policy,
+      RateLimit: '"default-0";r=9;t=1',
+    });
+    for (let i = 0; i < 4; i++) await l.handle(req());
+    at(1000);
+    let last = await l.handle(req());
+    for (let i = 0; i < 4; i++) last = await l.handle(req());
+    // Second 1: the per-second member has 5 left, the hourly one only 2, so the hourly one binds.
+    expect(last.headers).toEqual({ 'RateLimit-Policy': policy, RateLimit: '"default-1";r=2;t=3599' });
+  });
+});

@@ -1,0 +1,218 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BackendError,
+  composeScript,
+  fixedWindow,
+  gcra,
+  hybrid,
+  RateLimiter,
+  RedisBackend,
+  slidingLog,
+  slidingWindow,
+  tokenBucket,
+} from '../src/index.js';
+import { FakeClock } from './support/clock.js';
+import { DB, pollUntil } from './support/redis.js';
+import { type RedisInstance, redisUrlForTests, startRedis } from './support/testkit.js';
+
+let client: Redis;
+beforeAll(async () => {
+  client = new Redis(redisUrlForTests(), { db: DB.specifics });
+  await client.flushdb();
+});
+afterAll(async () => {
+  await client.flushdb();
+  await client.quit();
+});
+
+/** Current Redis server time in ms. */
+async function redisNow(c: Redis): Promise<number> {
+  const [s, us] = await c.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+describe('scripts', () => {
+  it('reloads its script by itself after SCRIPT FLUSH', async () => {
+    const algorithm = hybrid(fixedWindow('10/minute'), slidingLog('20/minute'));
+    const limiter = new RateLimiter({ algorithm, backend: new RedisBackend({ client }), prefix: 'noscript' });
+    expect((await limiter.limit('k')).remaining).toBe(9);
+    const { sha } = composeScript(algorithm.members);
+    expect(await client.script('EXISTS', sha)).toEqual([1]);
+    await client.script('FLUSH');
+    expect(await client.script('EXISTS', sha)).toEqual([0]);
+    // Counting goes on where it was: the state survived, only the script was lost.
+    expect((await limiter.limit('k')).remaining).toBe(8);
+    expect(await client.script('EXISTS', sha)).toEqual([1]);
+  });
+
+  describe('on a server that restarts', () => {
+    let server: RedisInstance;
+    let own: Redis;
+    beforeAll(async () => {
+      server = await startRedis();
+      own = new Redis(server.url);
+      // Reconnection noise is expected here; failures surface through commands.
+      own.on('error', () => {});
+    });
+    afterAll(async () => {
+      own.disconnect();
+      await server.stop();
+    });
+
+    it('keeps deciding after a restart wiped scripts and state', async () => {
+      const limiter = new RateLimiter({
+        algorithm: gcra('5/s'),
+        backend: new RedisBackend({ client: own }),
+        // Generous: ioredis may still be backing off its reconnect when the first call is made.
+        timeoutMs: 20_000,
+      });
+      await limiter.limit('k');
+      expect((await limiter.limit('k')).remaining).toBe(3);
+      await server.restart();
+      expect((await limiter.limit('k')).remaining).toBe(4);
+      expect((await limiter.limit('k')).remaining).toBe(3);
+    });
+  });
+});
+
+describe('time', () => {
+  it('takes time from Redis TIME when no clock is given', async () => {
+    const backend = new RedisBackend({ client });
+    const fixed = new RateLimiter({ algorithm: fixedWindow('5/minute'), backend, prefix: 'time' });
+    const bucket = new RateLimiter({ algorithm: tokenBucket('5/minute'), backend, prefix: 'time' });
+    const cell = new RateLimiter({ algorithm: gcra('5/minute'), backend, prefix: 'time' });
+    const before = await redisNow(client);
+    // The window opens at the request, on the server's clock: a fresh key reports the whole window.
+    expect(await fixed.limit('k')).toMatchObject({ allowed: true, remaining: 4, resetAfterMs: 60_000 });
+    await bucket.limit('k');
+    await cell.limit('k');
+    const after = await redisNow(client);
+    const stamps = [
+      Number((await client.get(fixed.keysFor('k')[0]!))!.split(':')[0]),
+      Number((await client.get(bucket.keysFor('k')[0]!))!.split(':')[1]),
+      // GCRA stores the theoretical arrival time: now plus one emission interval (12 s).
+      Number((await client.get(cell.keysFor('k')[0]!))!.split(':')[0]) - 12_000,
+    ];
+    for (const stamp of stamps) {
+      expect(stamp).toBeGreaterThanOrEqual(before);
+      expect(stamp).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it('uses the injected clock instead when one is given', async () => {
+    const clock = new FakeClock(123_456);
+    const limiter = new RateLimiter({
+      algorithm: fixedWindow('5/minute'),
+      backend: new RedisBackend({ client, clock: clock.read }),
+      prefix: 'injected',
+    });
+    await limiter.limit('k');
+    expect(await client.get(limiter.keysFor('k')[0]!)).toBe('123456:1');
+  });
+});
+
+describe('construction', () => {
+  it('accepts a redis:// URL, owns that client and quits it on close()', async () => {
+    const backend = new RedisBackend({ client: `${redisUrlForTests()}/${DB.specifics}` });
+    const limiter = new RateLimiter({ algorithm: fixedWindow('5/minute'), backend, prefix: 'url' });
+    expect((await limiter.limit('k')).remaining).toBe(4);
+    expect(await client.exists(limiter.keysFor('k')[0]!)).toBe(1);
+    await backend.close();
+    // QUIT is answered before the socket closes; the client ends right after.
+    const owned = backend.client as Redis;
+    await pollUntil(async () => owned.status === 'end', 5000);
+    expect(owned.status).toBe('end');
+  });
+
+  it('accepts a rediss:// URL and builds a TLS client for it', () => {
+    const backend = new RedisBackend({ client: 'rediss://cache.example.invalid:6380' });
+    const built = backend.client as Redis;
+    try {
+      expect(built).toBeInstanceOf(Redis);
+      expect(built.options.tls).toBeTruthy();
+      expect(built.options.host).toBe('cache.example.invalid');
+      expect(built.options.port).toBe(6380);
+    } finally {
+      built.disconnect();
+    }
+  });
+
+  it('leaves a client it was handed open on close()', async () => {
+    const backend = new RedisBackend({ client });
+    await backend.close();
+    expect(await client.ping()).toBe('PONG');
+  });
+});
+
+describe('failures', () => {
+  it('reports a Redis error as BackendError carrying the cause', async () => {
+    const limiter = new RateLimiter({
+      algorithm: fixedWindow('5/minute'),
+      backend: new RedisBackend({ client }),
+      prefix: 'wrongtype',
+    });
+    await client.hset(limiter.keysFor('k')[0]!, 'not', 'a state');
+    const error = await limiter.limit('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).code).toBe('ERR_DL_BACKEND');
+    expect((error as BackendError).cause).toBeInstanceOf(Error);
+    expect(String((error as BackendError).cause)).toMatch(/WRONGTYPE/);
+  });
+});
+
+describe('exact integers', () => {
+  const at = (clock: FakeClock) => new RedisBackend({ client, clock: clock.read });
+
+  it('counts a sliding window with a limit of 2e15 to the unit', async () => {
+    const limit = 2_000_000_000_000_000;
+    // A 1 ms window keeps limit * window * 4 below 2^53, and its state only lives 2 ms of real time, so
+    // every check is a single call on a fresh key.
+    const limiter = new RateLimiter({
+      algorithm: slidingWindow({ limit, window: 1 }),
+      backend: at(new FakeClock()),
+      prefix: 'big',
+    });
+    expect(await limiter.limit('a', { cost: limit - 3 })).toMatchObject({ allowed: true, remaining: 3 });
+    expect(await limiter.limit('b', { cost: limit })).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.limit('c', { cost: limit + 1 })).toMatchObject({
+      allowed: false,
+      remaining: limit,
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  it('keeps a token bucket of 8e12 tokens exact', async () => {
+    const capacity = 8_000_000_000_000;
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({
+      algorithm: tokenBucket({ capacity, refillRate: '1/ms' }),
+      backend: at(clock),
+      prefix: 'big',
+    });
+    expect(await limiter.limit('k', { cost: capacity - 1 })).toMatchObject({
+      allowed: true,
+      limit: capacity,
+      remaining: 1,
+      resetAfterMs: capacity - 1,
+    });
+    expect(await limiter.limit('k', { cost: 2 })).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    clock.advance(1);
+    expect(await limiter.limit('k', { cost: 2 })).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('keeps a GCRA burst of 2^50 exact, timestamps and TTL included', async () => {
+    const burst = 2 ** 50;
+    const clock = new FakeClock();
+    const limiter = new RateLimiter({
+      algorithm: gcra({ limit: 1, period: 1, burst }),
+      backend: at(clock),
+      prefix: 'big',
+    });
+    expect(await limiter.limit('k', { cost: burst - 1 })).toMatchObject({ allowed: true, remaining: 1 });
+    const key = limiter.keysFor('k')[0]!;
+    expect(await client.get(key)).toBe(`${clock.now + burst - 1}:0`);
+    expect(await client.pttl(key)).toBeGreaterThan(burst - 1 - 60_000);
+    expect(await limiter.limit('k', { cost: 2 })).toMatchObject({ allowed: false, retryAfterMs: 1 });
+  });
+});
