@@ -1,6 +1,8 @@
 import type { Algorithm, AlgorithmStep, StepOutcome } from './algorithms/types.js';
 import { MemoryBackend } from './backends/memory.js';
-import { type Backend, isBackend } from './backends/types.js';
+import { type Backend, isBackend, type Keyspace } from './backends/types.js';
+import { Deadlines } from './deadlines.js';
+import { LimiterKeyspace } from './keyspace.js';
 import type { Decision } from './decision.js';
 import {
   BackendError,
@@ -45,8 +47,10 @@ export class RateLimiter {
   readonly prefix: string;
   /** Backend timeout in ms. */
   readonly timeoutMs: number;
+  private readonly deadlines: Deadlines;
+  /** Where this limiter's state lives: its steps, namespaces and key names, handed to the backend. */
+  readonly keyspace: Keyspace;
   private readonly members: readonly AlgorithmStep[];
-  private readonly suffixes: readonly string[];
 
   constructor(options: RateLimiterOptions) {
     const o = plainObject(options, 'RateLimiter options');
@@ -87,9 +91,8 @@ export class RateLimiter {
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
     this.members = algorithm.members;
-    // The suffix names the algorithm and its parameters, so two limiters with different rules on one
-    // backend and prefix never share (and corrupt) each other's state, while identical rules do share.
-    this.suffixes = this.members.map((m) => `${m.id}${m.params.join('.')}`);
+    this.keyspace = new LimiterKeyspace(prefix, algorithm.members);
+    this.deadlines = new Deadlines(timeoutMs);
   }
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */
@@ -118,21 +121,14 @@ export class RateLimiter {
 
   /** Forgets everything counted for `key`. */
   async reset(key: string): Promise<void> {
-    await this.guard(this.backend.delete(this.keysFor(key)));
+    checkKey(key);
+    await this.guard(this.backend.delete(this.keyspace, key));
   }
 
   /** The backend keys that hold `key`'s state, one per algorithm member. */
   keysFor(key: string): string[] {
     checkKey(key);
-    // The {...} hash tag puts every member's key in one Redis Cluster slot, so one script can touch all.
-    // Redis hashes the text between the first "{" and the next "}", or the whole name when that is empty,
-    // as it would be for a key starting with "}": such keys get a shape of their own ("!" is never in a
-    // prefix, so no other key can produce it) with a non-empty tag.
-    const base = key.startsWith('}') ? `${this.prefix}:!{!${key}}:` : `${this.prefix}:{${key}}:`;
-    const suffixes = this.suffixes;
-    // One member is the common case: one string and a one-element array, no closure.
-    if (suffixes.length === 1) return [base + suffixes[0]];
-    return suffixes.map((s) => base + s);
+    return this.keyspace.keys(key);
   }
 
   // Not async: a synchronous backend (memory) then costs one settled promise per decision instead of the
@@ -140,7 +136,8 @@ export class RateLimiter {
   private run(key: string, cost: number, peek: boolean): Promise<Decision> {
     let result: readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
     try {
-      result = this.backend.evaluate(this.keysFor(key), this.members, cost, peek);
+      checkKey(key);
+      result = this.backend.evaluate(this.keyspace, key, cost, peek);
       if (Array.isArray(result)) return Promise.resolve(combine(this.members, result));
     } catch (error) {
       return Promise.reject(error);
@@ -149,29 +146,10 @@ export class RateLimiter {
     return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
   }
 
-  // Bounds every backend call by timeoutMs; synchronous backends skip the timer entirely. One promise
-  // settled by whichever comes first (rather than Promise.race over a second timeout promise), since
-  // this runs for every decision on Redis.
+  // Bounds every backend call by timeoutMs; synchronous backends skip it entirely.
   private guard<T>(result: T | Promise<T>): Promise<T> | T {
     if (!(result instanceof Promise)) return result;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BackendTimeoutError(this.timeoutMs)), this.timeoutMs);
-      result.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
-          reject(
-            error instanceof DistLimiterError
-              ? error
-              : new BackendError(`Backend call failed: ${String(error)}`, { cause: error }),
-          );
-        },
-      );
-    });
+    return this.deadlines.bound(result);
   }
 }
 
@@ -196,6 +174,16 @@ function checkKey(key: unknown): asserts key is string {
  * any member needs (Infinity if one never can).
  */
 export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
+  if (outcomes.length === 1) {
+    const o = outcomes[0]!;
+    return {
+      allowed: o.allowed,
+      limit: members[0]!.limit,
+      remaining: o.remaining,
+      resetAfterMs: o.resetAfterMs,
+      retryAfterMs: o.allowed ? 0 : o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs,
+    };
+  }
   const allowed = outcomes.every((o) => o.allowed);
   let bind = -1;
   let retry = 0;

@@ -74,8 +74,8 @@ describe('MemoryBackend specifics', () => {
     await limiter.limit('b');
     await backend.close();
     expect(backend.size).toBe(0);
-    expect(() => backend.evaluate(['k'], fixedWindow('5/s').members, 1, false)).toThrow(ClosedError);
-    expect(() => backend.delete(['k'])).toThrow(ClosedError);
+    expect(() => backend.evaluate(limiter.keyspace, 'k', 1, false)).toThrow(ClosedError);
+    expect(() => backend.delete(limiter.keyspace, 'k')).toThrow(ClosedError);
     await expect(limiter.limit('a')).rejects.toBeInstanceOf(ClosedError);
   });
 

@@ -1,12 +1,7 @@
 import type { Algorithm, AlgorithmStep, StepResult } from './types.js';
 
 /** The pure step of an algorithm, with its parameters passed in the same order as to the Lua twin. */
-export type StepFn = (
-  p: readonly number[],
-  s: readonly number[] | undefined,
-  now: number,
-  cost: number,
-) => StepResult;
+export type StepFn = (p: readonly number[], s: number[] | undefined, now: number, cost: number) => StepResult;
 
 /** What an algorithm file declares about itself. */
 export interface StepDefinition {
@@ -29,7 +24,7 @@ export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
     windowMs: def.windowMs,
     params: Object.freeze([...params]),
     lua: def.lua,
-    step: (s: readonly number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
+    step: (s: number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
   } as Algorithm & AlgorithmStep;
   (algorithm as { members: readonly AlgorithmStep[] }).members = Object.freeze([algorithm]);
   return Object.freeze(algorithm);

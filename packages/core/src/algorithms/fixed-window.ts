@@ -1,7 +1,7 @@
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import { type WindowOptions, windowRate } from './options.js';
-import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
 // State [windowStartMs, count]. A key's window starts at its first request (not at a wall-clock
 // boundary), so keys do not all reset at once and a burst cannot straddle a shared edge.
@@ -37,7 +37,7 @@ export function fixedWindow(options: string | WindowOptions): Algorithm & Algori
   });
 }
 
-function step(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function step(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const L = p[0]!;
   const W = p[1]!;
   let start = now;
@@ -50,7 +50,7 @@ function step(p: readonly number[], s: readonly number[] | undefined, now: numbe
   if (cost > L) return tooCostly(L - count, reset);
   if (count + cost <= L) {
     count += cost;
-    return admitted([start, count], L - count, reset, reset);
+    return admitted(pair(s, start, count), L - count, reset, reset);
   }
   return rejected(L - count, reset, reset);
 }

@@ -2,7 +2,7 @@ import { parseDuration, type Duration } from '../policy/duration.js';
 import { parseRate } from '../policy/rate.js';
 import { assertExactProduct, plainObject, positiveInteger } from '../policy/validate.js';
 import { defineStep } from './define.js';
-import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
 /** GCRA options: `limit` requests per `period`, with bursts of up to `burst` at once. */
 export interface GcraOptions {
@@ -64,7 +64,7 @@ export function gcra(options: string | GcraOptions): Algorithm & AlgorithmStep {
   });
 }
 
-function step(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function step(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const L = p[0]!;
   const P = p[1]!;
   const B = p[2]!;
@@ -82,7 +82,7 @@ function step(p: readonly number[], s: readonly number[] | undefined, now: numbe
     const add = tr + cost * P;
     const q = Math.floor(add / L);
     const reset = Math.ceil(NX / L);
-    return admitted([tm + q, add - q * L], Math.floor((BP - NX) / P), reset, reset);
+    return admitted(pair(s, tm + q, add - q * L), Math.floor((BP - NX) / P), reset, reset);
   }
   return rejected(Math.floor((BP - X) / P), Math.ceil(X / L), Math.ceil((NX - BP) / L));
 }

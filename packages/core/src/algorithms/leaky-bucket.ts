@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { plainObject, positiveInteger } from '../policy/validate.js';
 import { flowRate } from './options.js';
 import { bucketStep } from './token-bucket.js';
-import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
 /** Leaky bucket options: a bucket of `capacity` that drains at `leakRate`. */
 export interface LeakyBucketOptions {
@@ -49,7 +49,7 @@ export function leakyBucket(options: string | LeakyBucketOptions): Algorithm & A
   return bucketStep('leaky-bucket', 'lb', capacity, leak, LUA, leakyStep);
 }
 
-function leakyStep(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function leakyStep(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const C = p[0]!;
   const r = p[1]!;
   const I = p[2]!;
@@ -69,7 +69,7 @@ function leakyStep(p: readonly number[], s: readonly number[] | undefined, now: 
   if (L + need <= cap) {
     L += need;
     const reset = Math.ceil(L / r);
-    return admitted([L, t], Math.floor((cap - L) / I), reset, reset);
+    return admitted(pair(s, L, t), Math.floor((cap - L) / I), reset, reset);
   }
   return rejected(Math.floor((cap - L) / I), Math.ceil(L / r), Math.ceil((L + need - cap) / r));
 }

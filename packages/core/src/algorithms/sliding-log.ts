@@ -67,7 +67,7 @@ export function slidingLog(options: string | WindowOptions): Algorithm & Algorit
   });
 }
 
-function step(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function step(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const L = p[0]!;
   const W = p[1]!;
   const log: number[] = [];

@@ -1,7 +1,7 @@
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import { type WindowOptions, windowRate } from './options.js';
-import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, triple, rejected, tooCostly } from './types.js';
 
 // State [windowStartMs, current, previous]. The estimate is previous * (W - elapsed) / W + current; it is
 // compared multiplied by W, so every quantity stays an integer. Retry times solve the same inequality.
@@ -57,7 +57,7 @@ export function slidingWindow(options: string | WindowOptions): Algorithm & Algo
   });
 }
 
-function step(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function step(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const L = p[0]!;
   const W = p[1]!;
   let start = now;
@@ -90,7 +90,7 @@ function step(p: readonly number[], s: readonly number[] | undefined, now: numbe
   if (after <= LW) {
     // The state matters until the current window has also aged out as the previous one.
     return admitted(
-      [start, cur + cost, prev],
+      triple(s, start, cur + cost, prev),
       Math.max(0, L - Math.ceil(after / W)),
       reset,
       start + 2 * W - now,

@@ -2,7 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { assertExactProduct, plainObject, positiveInteger } from '../policy/validate.js';
 import { defineStep, type StepFn } from './define.js';
 import { flowRate } from './options.js';
-import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
 /** Token bucket options: a bucket of `capacity` tokens refilled at `refillRate`. */
 export interface TokenBucketOptions {
@@ -51,7 +51,7 @@ export function tokenBucket(options: string | TokenBucketOptions): Algorithm & A
   return bucketStep('token-bucket', 'tb', capacity, refill, LUA, tokenStep);
 }
 
-function tokenStep(p: readonly number[], s: readonly number[] | undefined, now: number, cost: number) {
+function tokenStep(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const C = p[0]!;
   const r = p[1]!;
   const I = p[2]!;
@@ -71,7 +71,7 @@ function tokenStep(p: readonly number[], s: readonly number[] | undefined, now: 
   if (S >= need) {
     S -= need;
     const reset = Math.ceil((full - S) / r);
-    return admitted([S, t], Math.floor(S / I), reset, reset);
+    return admitted(pair(s, S, t), Math.floor(S / I), reset, reset);
   }
   return rejected(Math.floor(S / I), Math.ceil((full - S) / r), Math.ceil((need - S) / r));
 }

@@ -31,8 +31,12 @@ export interface AlgorithmStep {
   readonly params: readonly number[];
   /** Lua source of `function(s, now, cost, p)` returning `state, allowed(0|1), remaining, reset, retry, ttl`. */
   readonly lua: string;
-  /** Pure step: the state read for the key (undefined when absent), the time in ms, and the cost. */
-  step(state: readonly number[] | undefined, now: number, cost: number): StepResult;
+  /**
+   * The step: the state read for the key (undefined when absent), the time in ms, and the cost. Pure but
+   * for one licence: when it admits, it may write the new state into `state` and return that array, so
+   * the memory backend allocates nothing per decision. Callers that must keep the old state pass a copy.
+   */
+  step(state: number[] | undefined, now: number, cost: number): StepResult;
 }
 
 /** An algorithm as the limiter sees it: one or more steps that must all allow a request. */
@@ -61,4 +65,21 @@ export function admitted(
   ttlMs: number,
 ): StepResult {
   return { state, allowed: true, remaining, resetAfterMs, retryAfterMs: 0, ttlMs };
+}
+
+/** A two-integer state, written into `s` when there is one (see AlgorithmStep.step). */
+export function pair(s: number[] | undefined, a: number, b: number): number[] {
+  if (s === undefined || s.length !== 2) return [a, b];
+  s[0] = a;
+  s[1] = b;
+  return s;
+}
+
+/** A three-integer state, written into `s` when there is one (see AlgorithmStep.step). */
+export function triple(s: number[] | undefined, a: number, b: number, c: number): number[] {
+  if (s === undefined || s.length !== 3) return [a, b, c];
+  s[0] = a;
+  s[1] = b;
+  s[2] = c;
+  return s;
 }

@@ -7,20 +7,25 @@ export interface Script {
   readonly sha: string;
 }
 
-// The driver every composed script shares. ARGV: now (empty = ask Redis TIME), cost, peek (0|1), then per
-// member: step name, parameter count, parameters. KEYS: one per member, all in one hash slot.
-// States are stored as ':'-joined integers formatted with %d, because tostring() would print 14
-// significant digits and silently round large values.
-const DRIVER = `
-local function decode(raw)
+// Shared by every script. States are stored as ':'-joined integers formatted with %d, because tostring()
+// would print 14 significant digits and silently round large values.
+const PRELUDE = `local function decode(raw)
   if not raw then return nil end
-  local s = {}
-  for v in string.gmatch(raw, '[^:]+') do s[#s + 1] = tonumber(v) end
-  return s
+  local s, i, n = {}, 1, 1
+  while true do
+    local j = string.find(raw, ':', i, true)
+    if not j then s[n] = tonumber(string.sub(raw, i)); return s end
+    s[n] = tonumber(string.sub(raw, i, j - 1))
+    n = n + 1
+    i = j + 1
+  end
 end
+local FORMATS = {'%d', '%d:%d', '%d:%d:%d'}
 local function encode(s)
+  local n = #s
+  if n >= 1 and n <= 3 then return string.format(FORMATS[n], unpack(s)) end
   local parts = {}
-  for i = 1, #s do parts[i] = string.format('%d', s[i]) end
+  for i = 1, n do parts[i] = string.format('%d', s[i]) end
   return table.concat(parts, ':')
 end
 local now = tonumber(ARGV[1])
@@ -28,54 +33,60 @@ if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local cost = tonumber(ARGV[2])
-local peek = ARGV[3] == '1'
-local at = 4
-local out, states, ttls = {}, {}, {}
-local all = true
-for i = 1, #KEYS do
-  local step = STEPS[ARGV[at]]
-  local n = tonumber(ARGV[at + 1])
-  local p = {}
-  for j = 1, n do p[j] = tonumber(ARGV[at + 1 + j]) end
-  at = at + 2 + n
-  local ns, allowed, remaining, reset, retry, ttl = step(decode(redis.call('GET', KEYS[i])), now, cost, p)
-  if allowed ~= 1 then all = false end
-  states[i] = ns
-  ttls[i] = ttl
-  local o = #out
-  out[o + 1] = allowed; out[o + 2] = remaining; out[o + 3] = reset; out[o + 4] = retry
-end
-if all and not peek then
-  for i = 1, #KEYS do
-    if states[i] and ttls[i] > 0 then
-      redis.call('SET', KEYS[i], encode(states[i]), 'PX', ttls[i])
-    else
-      redis.call('DEL', KEYS[i])
+`;
+
+// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision, ARGV after `now`
+// holds each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions
+// later in the batch see what earlier ones wrote, exactly as if they had arrived one by one.
+const BATCH = `local M = #STEPS
+local out, at = {}, 1
+for d = 0, #KEYS / M - 1 do
+  local cost = tonumber(ARGV[2 + 2 * d])
+  local write = ARGV[3 + 2 * d] ~= '1'
+  local base = d * M
+  if M == 1 then
+    local key = KEYS[base + 1]
+    local ns, allowed, remaining, reset, retry, ttl = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
+    if allowed == 1 and write then
+      if ns and ttl > 0 then redis.call('SET', key, encode(ns), 'PX', ttl) else redis.call('DEL', key) end
+    end
+    out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
+    at = at + 4
+  else
+    local states, ttls, all = {}, {}, true
+    for i = 1, M do
+      local ns, allowed, remaining, reset, retry, ttl = STEPS[i](decode(redis.call('GET', KEYS[base + i])), now, cost, PARAMS[i])
+      if allowed ~= 1 then all = false end
+      states[i] = ns
+      ttls[i] = ttl
+      out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
+      at = at + 4
+    end
+    if all and write then
+      for i = 1, M do
+        if states[i] and ttls[i] > 0 then
+          redis.call('SET', KEYS[base + i], encode(states[i]), 'PX', ttls[i])
+        else
+          redis.call('DEL', KEYS[base + i])
+        end
+      end
     end
   end
 end
 return out
 `;
 
-/** Builds (once per distinct set of steps) the script that runs those steps atomically. */
+/**
+ * Builds the script that runs a batch of decisions over these steps, with their parameters written into
+ * it. ARGV: now (empty = ask Redis TIME), then cost and peek (0|1) per decision; KEYS: one per member per
+ * decision. Returns 4 integers per member per decision: allowed, remaining, reset, retry. A limiter's
+ * steps never change, so this is composed once per limiter.
+ */
 export function composeScript(members: readonly AlgorithmStep[]): Script {
-  const steps = new Map<string, string>();
-  for (const m of members) steps.set(m.id, m.lua);
-  const defs = [...steps].map(([id, lua]) => `STEPS[${JSON.stringify(id)}] = ${lua}`).join('\n');
-  const source = `local STEPS = {}\n${defs}\n${DRIVER}`;
+  const ids = [...new Set(members.map((m) => m.id))];
+  const fns = ids.map((id) => `local F_${id} = ${members.find((m) => m.id === id)!.lua}`).join('\n');
+  const params = (m: AlgorithmStep) => `{${m.params.map((p) => String(p)).join(', ')}}`;
+  const tables = `local STEPS = {${members.map((m) => `F_${m.id}`).join(', ')}}\nlocal PARAMS = {${members.map(params).join(', ')}}\n`;
+  const source = `${fns}\n${tables}${PRELUDE}${BATCH}`;
   return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-/** The ARGV for these members: now (undefined: Redis TIME), cost, peek flag, then each member's parameters. */
-export function scriptArgs(
-  members: readonly AlgorithmStep[],
-  now: number | undefined,
-  cost: number,
-  peek: boolean,
-): (string | number)[] {
-  // An empty string, not 0, asks for Redis TIME: 0 is a valid instant for an injected clock.
-  const args: (string | number)[] = [now ?? '', cost, peek ? 1 : 0];
-  for (const m of members) args.push(m.id, m.params.length, ...m.params);
-  return args;
 }

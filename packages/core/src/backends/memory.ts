@@ -1,7 +1,7 @@
-import type { AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
+import type { StepOutcome, StepResult } from '../algorithms/types.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveInteger } from '../policy/validate.js';
-import type { Backend, Clock } from './types.js';
+import type { Backend, Clock, Keyspace } from './types.js';
 
 /** Options of the embedded memory backend. */
 export interface MemoryBackendOptions {
@@ -16,6 +16,7 @@ class Entry {
   prev: Entry | null = null;
   next: Entry | null = null;
   constructor(
+    readonly table: Map<string, Entry>,
     readonly key: string,
     public state: number[],
     public expiresAt: number,
@@ -34,8 +35,10 @@ export class MemoryBackend implements Backend {
   /** Most keys held at once. */
   readonly maxKeys: number;
   private readonly clock: Clock;
-  private entries = new Map<string, Entry>();
-  // Recency list, least recently written first. Kept by hand rather than by re-inserting into the Map:
+  // One table per namespace (see `table`); `count` is their total size, kept for the maxKeys bound.
+  private tables = new Map<string, Map<string, Entry>>();
+  private count = 0;
+  // Recency list, least recently used (written, or refused) first. Kept by hand rather than by re-inserting into the Map:
   // a Map re-inserted on every write leaves deleted slots at its front, and iterating from there to find
   // the oldest entry costs O(deleted slots) per write.
   private head: Entry | null = null;
@@ -55,37 +58,66 @@ export class MemoryBackend implements Backend {
 
   /** Number of live (not yet swept) keys; expired ones may linger until touched or swept. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
-  evaluate(
-    keys: readonly string[],
-    members: readonly AlgorithmStep[],
-    cost: number,
-    peek: boolean,
-  ): StepOutcome[] {
+  evaluate(space: Keyspace, key: string, cost: number, peek: boolean): StepOutcome[] {
     if (this.closed) throw new ClosedError('MemoryBackend');
     const now = this.clock();
-    if (members.length === 1) return [this.one(keys[0]!, members[0]!, now, cost, peek)];
+    const members = space.members;
+    const names = space.names;
+    if (members.length === 1) {
+      // One lookup serves the read, the write and the recency update.
+      const table = this.table(names[0]!);
+      let e = table.get(key);
+      if (e !== undefined && e.expiresAt <= now) {
+        this.remove(e);
+        e = undefined;
+      }
+      // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
+      const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
+      const r = members[0]!.step(state, now, cost);
+      if (r.allowed ? !peek : e !== undefined) this.store(table, key, e, r, now);
+      return [r];
+    }
     const results: StepResult[] = [];
     let all = true;
     for (let i = 0; i < members.length; i++) {
-      const r = members[i]!.step(this.read(keys[i]!, now), now, cost);
+      // Copies: a member may write its admitted state in place, yet another member may still refuse.
+      const r = members[i]!.step(this.read(this.table(names[i]!), key, now)?.slice(), now, cost);
       results.push(r);
       if (!r.allowed) all = false;
     }
-    if (all && !peek) for (let i = 0; i < results.length; i++) this.write(keys[i]!, results[i]!, now);
+    for (let i = 0; i < results.length; i++) {
+      if (!all) this.touch(this.table(names[i]!), key);
+      else if (!peek) this.write(this.table(names[i]!), key, results[i]!, now);
+    }
     return results;
   }
 
-  private one(key: string, member: AlgorithmStep, now: number, cost: number, peek: boolean): StepResult {
-    const r = member.step(this.read(key, now), now, cost);
-    if (r.allowed && !peek) this.write(key, r, now);
-    return r;
+  // One table per namespace, looked up by the limiter's constant namespace string, so the per-request
+  // lookup hashes only the client key (whose hash V8 caches on the string) and never a built-up name.
+  private table(name: string): Map<string, Entry> {
+    let t = this.tables.get(name);
+    if (t === undefined) {
+      t = new Map();
+      this.tables.set(name, t);
+    }
+    return t;
   }
 
-  private read(key: string, now: number): number[] | undefined {
-    const e = this.entries.get(key);
+  // A refused key is "used" too: without this, a client hammering a full limit would drift to the old
+  // end of the list and, under maxKeys pressure, be evicted first and come back with a fresh allowance.
+  private touch(table: Map<string, Entry>, key: string): void {
+    const e = table.get(key);
+    if (e !== undefined && e !== this.tail) {
+      this.unlink(e);
+      this.append(e);
+    }
+  }
+
+  private read(table: Map<string, Entry>, key: string, now: number): number[] | undefined {
+    const e = table.get(key);
     if (e === undefined) return undefined;
     if (e.expiresAt <= now) {
       this.remove(e);
@@ -94,15 +126,33 @@ export class MemoryBackend implements Backend {
     return e.state;
   }
 
-  private write(key: string, r: StepResult, now: number): void {
-    const e = this.entries.get(key);
+  private write(table: Map<string, Entry>, key: string, r: StepResult, now: number): void {
+    this.store(table, key, table.get(key), r, now);
+  }
+
+  // Writes an allowed result's state, or (for a refusal) only marks the entry as recently used.
+  private store(
+    table: Map<string, Entry>,
+    key: string,
+    e: Entry | undefined,
+    r: StepResult,
+    now: number,
+  ): void {
+    if (!r.allowed) {
+      if (e !== undefined && e !== this.tail) {
+        this.unlink(e);
+        this.append(e);
+      }
+      return;
+    }
     if (r.state === null || r.ttlMs <= 0) {
       if (e !== undefined) this.remove(e);
       return;
     }
     if (e === undefined) {
-      const added = new Entry(key, r.state, now + r.ttlMs);
-      this.entries.set(key, added);
+      const added = new Entry(table, key, r.state, now + r.ttlMs);
+      table.set(key, added);
+      this.count++;
       this.append(added);
     } else {
       e.state = r.state;
@@ -117,10 +167,9 @@ export class MemoryBackend implements Backend {
 
   // Evicts over maxKeys, then drops up to SWEEP_PER_WRITE expired entries, always from the oldest end.
   private sweep(now: number): void {
-    const entries = this.entries;
     let budget = SWEEP_PER_WRITE;
     for (let e = this.head; e !== null; e = this.head) {
-      if (entries.size > this.maxKeys) {
+      if (this.count > this.maxKeys) {
         this.remove(e);
         continue;
       }
@@ -147,28 +196,31 @@ export class MemoryBackend implements Backend {
   }
 
   private remove(e: Entry): void {
-    this.entries.delete(e.key);
+    e.table.delete(e.key);
+    this.count--;
     this.unlink(e);
   }
 
-  delete(keys: readonly string[]): void {
+  delete(space: Keyspace, key: string): void {
     if (this.closed) throw new ClosedError('MemoryBackend');
-    for (const k of keys) {
-      const e = this.entries.get(k);
+    for (const name of space.names) {
+      const e = this.tables.get(name)?.get(key);
       if (e !== undefined) this.remove(e);
     }
   }
 
   /** Drops every key. */
   clear(): void {
-    this.entries.clear();
+    this.tables.clear();
+    this.count = 0;
     this.head = null;
     this.tail = null;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.entries = new Map();
+    this.tables = new Map();
+    this.count = 0;
     this.head = null;
     this.tail = null;
   }

@@ -1,8 +1,8 @@
 import { Cluster, Redis } from 'ioredis';
-import type { AlgorithmStep, StepOutcome } from '../algorithms/types.js';
+import type { StepOutcome } from '../algorithms/types.js';
 import { BackendError, ClosedError, InvalidOptionError } from '../errors.js';
-import { composeScript, type Script, scriptArgs } from './lua.js';
-import type { Backend, Clock } from './types.js';
+import { composeScript, type Script } from './lua.js';
+import type { Backend, Clock, Keyspace } from './types.js';
 
 /** Options of the Redis backend. */
 export interface RedisBackendOptions {
@@ -27,7 +27,10 @@ export class RedisBackend implements Backend {
   readonly client: Client;
   private readonly owned: boolean;
   private readonly clock: Clock | undefined;
-  private readonly scripts = new WeakMap<readonly AlgorithmStep[], Script>();
+  private readonly scripts = new WeakMap<Keyspace, Script>();
+  private readonly pending = new Map<Keyspace, Batch>();
+  // Batching needs every key of a batch in one node; a Cluster spreads client keys over slots.
+  private readonly batching: boolean;
   private closed = false;
 
   constructor(options: RedisBackendOptions) {
@@ -60,35 +63,56 @@ export class RedisBackend implements Backend {
       throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds');
     }
     this.clock = options.clock;
+    this.batching =
+      !(this.client instanceof Cluster) && (this.client as { isCluster?: boolean }).isCluster !== true;
   }
 
-  async evaluate(
-    keys: readonly string[],
-    members: readonly AlgorithmStep[],
-    cost: number,
-    peek: boolean,
-  ): Promise<StepOutcome[]> {
-    if (this.closed) throw new ClosedError('RedisBackend');
-    const script = this.scriptFor(members);
-    const args = scriptArgs(members, this.clock ? this.clock() : undefined, cost, peek);
-    const raw = await this.run(script, keys, args);
-    const out: StepOutcome[] = [];
-    for (let i = 0; i < raw.length; i += 4) {
-      out.push({
-        allowed: raw[i] === 1,
-        remaining: raw[i + 1]!,
-        resetAfterMs: raw[i + 2]!,
-        retryAfterMs: raw[i + 3]!,
-      });
-    }
-    return out;
+  evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
+    if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
+    const keys = space.keys(key);
+    return new Promise<StepOutcome[]>((resolve, reject) => {
+      let batch = this.pending.get(space);
+      if (batch === undefined) {
+        batch = { space, keys: [], args: [], waiters: [] };
+        this.pending.set(space, batch);
+        // Every decision asked for until the current burst of callbacks and promise reactions is over
+        // joins this batch: one script call, one round trip, for all of them.
+        if (this.batching) process.nextTick(this.flushBatch, batch);
+      }
+      for (const k of keys) batch.keys.push(k);
+      batch.args.push(cost, peek ? 1 : 0);
+      batch.waiters.push({ resolve, reject });
+      if (!this.batching || batch.waiters.length >= MAX_BATCH) this.flush(batch);
+    });
   }
 
-  private scriptFor(members: readonly AlgorithmStep[]): Script {
-    let s = this.scripts.get(members);
+  private readonly flushBatch = (batch: Batch): void => this.flush(batch);
+
+  // Sends one batch. An empty "now" makes the script read the Redis server's clock.
+  private flush(batch: Batch): void {
+    if (this.pending.get(batch.space) !== batch) return;
+    this.pending.delete(batch.space);
+    const script = this.scriptFor(batch.space);
+    const args = [this.clock ? this.clock() : '', ...batch.args];
+    const members = batch.space.members.length;
+    this.run(script, batch.keys, args).then(
+      (raw) => {
+        const per = members * 4;
+        batch.waiters.forEach((w, i) => {
+          w.resolve(toOutcomes(raw, i * per, per));
+        });
+      },
+      (error: unknown) => {
+        for (const w of batch.waiters) w.reject(error);
+      },
+    );
+  }
+
+  private scriptFor(space: Keyspace): Script {
+    let s = this.scripts.get(space);
     if (!s) {
-      s = composeScript(members);
-      this.scripts.set(members, s);
+      s = composeScript(space.members);
+      this.scripts.set(space, s);
     }
     return s;
   }
@@ -107,9 +131,9 @@ export class RedisBackend implements Backend {
     }
   }
 
-  async delete(keys: readonly string[]): Promise<void> {
+  async delete(space: Keyspace, key: string): Promise<void> {
     if (this.closed) throw new ClosedError('RedisBackend');
-    if (keys.length) await this.client.del(...keys);
+    await this.client.del(...space.keys(key));
   }
 
   async close(): Promise<void> {
@@ -131,4 +155,28 @@ function looksLikeIoredis(value: unknown): value is Client {
   return (
     typeof c === 'object' && c !== null && typeof c.evalsha === 'function' && typeof c.eval === 'function'
   );
+}
+
+/** Decisions waiting to be sent together for one keyspace. */
+interface Batch {
+  readonly space: Keyspace;
+  readonly keys: string[];
+  readonly args: number[];
+  readonly waiters: { resolve: (outcomes: StepOutcome[]) => void; reject: (error: unknown) => void }[];
+}
+
+// Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
+const MAX_BATCH = 256;
+
+function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {
+  const out: StepOutcome[] = [];
+  for (let i = from; i < from + count; i += 4) {
+    out.push({
+      allowed: raw[i] === 1,
+      remaining: raw[i + 1]!,
+      resetAfterMs: raw[i + 2]!,
+      retryAfterMs: raw[i + 3]!,
+    });
+  }
+  return out;
 }

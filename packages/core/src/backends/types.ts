@@ -1,22 +1,35 @@
 import type { AlgorithmStep, StepOutcome } from '../algorithms/types.js';
 
 /**
+ * Where one limiter's state lives: its steps, one namespace per step, and how a client key maps to backend
+ * key names. Built once per limiter, so backends can cache whatever they derive from it.
+ */
+export interface Keyspace {
+  /** The steps to run together, one per namespace. */
+  readonly members: readonly AlgorithmStep[];
+  /** One namespace per member: the prefix and the algorithm with its parameters, e.g. "api:fw100.60000". */
+  readonly names: readonly string[];
+  /** Full key names for a client key, one per member, all in one Redis Cluster hash slot. */
+  keys(key: string): string[];
+}
+
+/**
  * Stores state and runs algorithm steps atomically. A backend never names an algorithm: it runs whatever
- * steps it is given, one per key, and writes their states only if every step allowed the request.
+ * steps the keyspace holds, one per key, and writes their states only if every step allowed the request.
  */
 export interface Backend {
   /**
-   * Runs `members[i]` on `keys[i]` for every i as one atomic unit and returns their outcomes in order.
+   * Runs every member of `space` on `key` as one atomic unit and returns their outcomes in order.
    * If all allow and `peek` is false, stores every new state with its TTL; otherwise writes nothing.
    */
   evaluate(
-    keys: readonly string[],
-    members: readonly AlgorithmStep[],
+    space: Keyspace,
+    key: string,
     cost: number,
     peek: boolean,
   ): readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
-  /** Forgets the given keys. */
-  delete(keys: readonly string[]): void | Promise<void>;
+  /** Forgets `key` in every namespace of `space`. */
+  delete(space: Keyspace, key: string): void | Promise<void>;
   /** Releases what the backend owns (it never closes a client it was handed). */
   close(): Promise<void>;
 }

@@ -71,6 +71,13 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private readonly keyPrefix: string;
   private readonly rateHeaders: RateHeaders;
   private readonly hasExemptions: boolean;
+  // True when no callback or exemption is configured, so handle() can take its lean path.
+  private readonly plain: boolean;
+  // What limit() is given for the fixed cost: undefined for 1, the default, so the limiter skips a lookup.
+  private readonly costOptions: { cost: number } | undefined;
+  // The last client network seen and its key (see ipKey).
+  private lastNetwork: string | undefined;
+  private lastIpKey = '';
 
   /** Validates every option now (throwing InvalidOptionError naming the field), so requests never fail on them. */
   constructor(options?: HttpLimitOptions, context?: unknown) {
@@ -97,13 +104,33 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     );
     const s = this.settings;
     this.hasExemptions = s.exemptMethods.size > 0 || s.exemptPaths.size > 0 || s.exemptPatterns.length > 0;
+    this.plain =
+      !this.hasExemptions && s.skip === undefined && s.keyBy === undefined && typeof s.cost === 'number';
+    this.costOptions = typeof s.cost === 'number' && s.cost !== 1 ? { cost: s.cost } : undefined;
   }
 
   /**
    * Decides one request. Never rejects: user callbacks that throw fall back to documented defaults, and a
    * failed or slow backend (bounded by the limiter's timeoutMs) follows `onBackendError`.
    */
-  async handle(request: HttpRequest): Promise<HttpOutcome> {
+  handle(request: HttpRequest): Promise<HttpOutcome> {
+    if (!this.plain) return this.handleWithCallbacks(request);
+    // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all, so an
+    // answer from a synchronous backend costs the one settled promise the limiter returns plus one `then`.
+    let pending: Promise<Decision>;
+    try {
+      pending = Promise.resolve(this.limiter.limit(this.ipKey(request), this.costOptions));
+    } catch (error) {
+      return Promise.resolve(this.backendFailure(error, request));
+    }
+    return pending.then(
+      (decision) => this.decided(decision, request),
+      (error: unknown) => this.backendFailure(error, request),
+    );
+  }
+
+  // handle() when a callback (keyBy, skip, cost) or an exemption is configured.
+  private async handleWithCallbacks(request: HttpRequest): Promise<HttpOutcome> {
     try {
       if (this.hasExemptions && this.isExempt(request)) return SKIPPED;
       if (this.settings.skip !== undefined) {
@@ -122,6 +149,16 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       } catch (error) {
         return this.backendFailure(error, request);
       }
+      return await this.decided(decision, request);
+    } catch (error) {
+      // Unreachable by design; if it happens anyway the request must still get an answer.
+      return this.backendFailure(error, request);
+    }
+  }
+
+  // The outcome of a decision; a refusal may run the async `message` callback, hence the promise.
+  private decided(decision: Decision, request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
+    try {
       if (decision.allowed) {
         return {
           allowed: true,
@@ -132,9 +169,9 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
           skipped: false,
         };
       }
-      return await this.refuse(request, decision);
+      return this.refuse(request, decision).catch((error: unknown) => this.backendFailure(error, request));
     } catch (error) {
-      // Unreachable by design; if it happens anyway the request must still get an answer.
+      // Unreachable by design, as above.
       return this.backendFailure(error, request);
     }
   }
@@ -239,7 +276,14 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   // without even an IP lands in the one shared "unknown-ip" bucket, with a warning saying why.
   private ipKey(request: HttpRequest): string {
     const network = ipNetwork(request.ip);
-    if (network !== undefined) return this.keyPrefix + sourceKey('ip', network);
+    if (network !== undefined) {
+      // Requests come in bursts from one client, so the last key is often the one needed again.
+      if (network === this.lastNetwork) return this.lastIpKey;
+      const key = this.keyPrefix + sourceKey('ip', network);
+      this.lastNetwork = network;
+      this.lastIpKey = key;
+      return key;
+    }
     if (!warnedUnknownIp) {
       warnedUnknownIp = true;
       process.emitWarning(

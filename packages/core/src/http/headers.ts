@@ -39,7 +39,8 @@ export function formatRateLimit(name: string, decision: Decision): string {
 
 /**
  * Builds the rate-limit headers of each decision for one header mode. Everything that does not depend on
- * the decision (the policy field, the quoted names) is rendered once, at construction.
+ * the decision (the policy field, the quoted names, the limit as text) is rendered once, at construction,
+ * since this runs on every request.
  */
 export class RateHeaders {
   /** The header mode in use. */
@@ -49,7 +50,11 @@ export class RateHeaders {
   private readonly legacy: boolean;
   private readonly ietf: boolean;
   private readonly limits: readonly number[];
+  private readonly limitTexts: readonly string[];
   private readonly prefixes: readonly string[];
+  // The last X-RateLimit-Reset value and its text: under load, consecutive requests share the same second.
+  private lastReset = -1;
+  private lastResetText = '';
 
   constructor(mode: HeaderMode, policyName: string, members: readonly AlgorithmStep[]) {
     this.mode = mode;
@@ -57,28 +62,56 @@ export class RateHeaders {
     this.ietf = mode === 'ietf' || mode === 'both';
     this.policy = formatRateLimitPolicy(policyName, members);
     this.limits = members.map((m) => m.limit);
+    this.limitTexts = this.limits.map(String);
     this.prefixes = policyNames(policyName, members).map((n) => `"${n}";r=`);
   }
 
   /** Headers for `decision`, with Retry-After added when it refuses; `nowMs` anchors X-RateLimit-Reset. */
   build(decision: Decision, nowMs?: number): Record<string, string> {
-    const headers: Record<string, string> = {};
-    const remaining = Math.max(decision.remaining, 0);
+    const remaining = decision.remaining > 0 ? decision.remaining : 0;
+    const resetAfterMs = decision.resetAfterMs > 0 ? decision.resetAfterMs : 0;
+    let headers: Record<string, string>;
     if (this.legacy) {
-      headers['X-RateLimit-Limit'] = String(decision.limit);
-      headers['X-RateLimit-Remaining'] = String(remaining);
-      const now = nowMs ?? Date.now();
-      headers['X-RateLimit-Reset'] = String(Math.ceil((now + Math.max(0, decision.resetAfterMs)) / 1000));
-    }
-    if (this.ietf) {
-      headers['RateLimit-Policy'] = this.policy;
-      headers.RateLimit = `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(decision.resetAfterMs)}`;
+      const limit =
+        this.limits.length === 1 && decision.limit === this.limits[0]!
+          ? this.limitTexts[0]!
+          : String(decision.limit);
+      const reset = this.resetText(Math.ceil(((nowMs ?? Date.now()) + resetAfterMs) / 1000));
+      // Object literals of one fixed shape: V8 builds them from a template, far cheaper than adding keys.
+      headers = this.ietf
+        ? {
+            'X-RateLimit-Limit': limit,
+            'X-RateLimit-Remaining': `${remaining}`,
+            'X-RateLimit-Reset': reset,
+            'RateLimit-Policy': this.policy,
+            RateLimit: `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
+          }
+        : {
+            'X-RateLimit-Limit': limit,
+            'X-RateLimit-Remaining': `${remaining}`,
+            'X-RateLimit-Reset': reset,
+          };
+    } else if (this.ietf) {
+      headers = {
+        'RateLimit-Policy': this.policy,
+        RateLimit: `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
+      };
+    } else {
+      headers = {};
     }
     if (!decision.allowed) {
       const retry = retryAfterSeconds(decision.retryAfterMs);
       if (retry !== undefined) headers['Retry-After'] = String(retry);
     }
     return headers;
+  }
+
+  private resetText(seconds: number): string {
+    if (seconds !== this.lastReset) {
+      this.lastReset = seconds;
+      this.lastResetText = `${seconds}`;
+    }
+    return this.lastResetText;
   }
 
   // The decision reports the binding member's limit but not its index; the first member with that limit

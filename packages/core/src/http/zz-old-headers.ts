@@ -1,0 +1,92 @@
+import type { AlgorithmStep } from '../algorithms/types.js';
+import type { Decision } from '../decision.js';
+import type { HeaderMode } from './types.js';
+
+// IETF fields follow draft-ietf-httpapi-ratelimit-headers-11 (May 2026), sections 3 and 4: both fields are
+// Structured Field Lists whose items are Strings naming a policy, with Integer parameters
+//   RateLimit-Policy: "default";q=100;w=60     (q = quota, w = window in seconds)
+//   RateLimit: "default";r=57;t=23             (r = available quota, t = seconds of the effective window)
+// Legacy fields are the de facto X-RateLimit-* trio, with Reset as a Unix time in seconds.
+
+/** Whole seconds, rounded up and never negative: what delay-seconds style fields carry. */
+export function ceilSeconds(ms: number): number {
+  return ms <= 0 ? 0 : Math.ceil(ms / 1000);
+}
+
+/** The Retry-After value for a refusal: whole seconds, rounded up, at least 1; undefined when never. */
+export function retryAfterSeconds(retryAfterMs: number): number | undefined {
+  if (!Number.isFinite(retryAfterMs)) return undefined;
+  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+}
+
+/** Policy item names: the policy name for a single rule, `<name>-<i>` for each member of a hybrid. */
+export function policyNames(policyName: string, members: readonly AlgorithmStep[]): string[] {
+  return members.length === 1 ? [policyName] : members.map((_, i) => `${policyName}-${i}`);
+}
+
+/** The RateLimit-Policy field value: one item per rule, `"name";q=<limit>;w=<window seconds>`. */
+export function formatRateLimitPolicy(policyName: string, members: readonly AlgorithmStep[]): string {
+  const names = policyNames(policyName, members);
+  return members
+    .map((m, i) => `"${names[i]}";q=${m.limit};w=${Math.max(1, ceilSeconds(m.windowMs))}`)
+    .join(', ');
+}
+
+/** The RateLimit field value for one decision: `"name";r=<remaining>;t=<seconds until reset>`. */
+export function formatRateLimit(name: string, decision: Decision): string {
+  return `"${name}";r=${Math.max(0, decision.remaining)};t=${ceilSeconds(decision.resetAfterMs)}`;
+}
+
+/**
+ * Builds the rate-limit headers of each decision for one header mode. Everything that does not depend on
+ * the decision (the policy field, the quoted names) is rendered once, at construction.
+ */
+export class RateHeaders {
+  /** The header mode in use. */
+  readonly mode: HeaderMode;
+  /** The RateLimit-Policy value, constant for the limiter's lifetime. */
+  readonly policy: string;
+  private readonly legacy: boolean;
+  private readonly ietf: boolean;
+  private readonly limits: readonly number[];
+  private readonly prefixes: readonly string[];
+
+  constructor(mode: HeaderMode, policyName: string, members: readonly AlgorithmStep[]) {
+    this.mode = mode;
+    this.legacy = mode === 'legacy' || mode === 'both';
+    this.ietf = mode === 'ietf' || mode === 'both';
+    this.policy = formatRateLimitPolicy(policyName, members);
+    this.limits = members.map((m) => m.limit);
+    this.prefixes = policyNames(policyName, members).map((n) => `"${n}";r=`);
+  }
+
+  /** Headers for `decision`, with Retry-After added when it refuses; `nowMs` anchors X-RateLimit-Reset. */
+  build(decision: Decision, nowMs?: number): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const remaining = Math.max(decision.remaining, 0);
+    if (this.legacy) {
+      headers['X-RateLimit-Limit'] = String(decision.limit);
+      headers['X-RateLimit-Remaining'] = String(remaining);
+      const now = nowMs ?? Date.now();
+      headers['X-RateLimit-Reset'] = String(Math.ceil((now + Math.max(0, decision.resetAfterMs)) / 1000));
+    }
+    if (this.ietf) {
+      headers['RateLimit-Policy'] = this.policy;
+      headers.RateLimit = `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(decision.resetAfterMs)}`;
+    }
+    if (!decision.allowed) {
+      const retry = retryAfterSeconds(decision.retryAfterMs);
+      if (retry !== undefined) headers['Retry-After'] = String(retry);
+    }
+    return headers;
+  }
+
+  // The decision reports the binding member's limit but not its index; the first member with that limit
+  // is it, or is indistinguishable from it as far as the limit goes.
+  private binding(decision: Decision): number {
+    const limits = this.limits;
+    if (limits.length === 1) return 0;
+    const i = limits.indexOf(decision.limit);
+    return Math.max(i, 0);
+  }
+}
