@@ -38,6 +38,8 @@ export class MemoryBackend implements Backend {
   // One table per namespace (see `table`); `count` is their total size, kept for the maxKeys bound.
   private tables = new Map<string, Map<string, Entry>>();
   private count = 0;
+  private lastName: string | undefined;
+  private lastTable: Map<string, Entry> | undefined;
   // Recency list, least recently used (written, or refused) first. Kept by hand rather than by re-inserting into the Map:
   // a Map re-inserted on every write leaves deleted slots at its front, and iterating from there to find
   // the oldest entry costs O(deleted slots) per write.
@@ -98,11 +100,15 @@ export class MemoryBackend implements Backend {
   // One table per namespace, looked up by the limiter's constant namespace string, so the per-request
   // lookup hashes only the client key (whose hash V8 caches on the string) and never a built-up name.
   private table(name: string): Map<string, Entry> {
+    // Most processes run one limiter per backend: remember the last table asked for.
+    if (name === this.lastName) return this.lastTable!;
     let t = this.tables.get(name);
     if (t === undefined) {
       t = new Map();
       this.tables.set(name, t);
     }
+    this.lastName = name;
+    this.lastTable = t;
     return t;
   }
 
@@ -213,6 +219,8 @@ export class MemoryBackend implements Backend {
   clear(): void {
     this.tables.clear();
     this.count = 0;
+    this.lastName = undefined;
+    this.lastTable = undefined;
     this.head = null;
     this.tail = null;
   }
@@ -221,6 +229,8 @@ export class MemoryBackend implements Backend {
     this.closed = true;
     this.tables = new Map();
     this.count = 0;
+    this.lastName = undefined;
+    this.lastTable = undefined;
     this.head = null;
     this.tail = null;
   }
