@@ -1,16 +1,24 @@
+import { FRAMEWORKS } from './http/frameworks.js';
+
 /** What one `pnpm bench` run should do, from its command line. */
 export interface BenchArgs {
   /** Run only this part (default: both). */
   only: 'core' | 'http' | undefined;
   /** Short rounds for a smoke run. */
   quick: boolean;
+  /** Part B frameworks to run, by id (e.g. "fastify", "nest-express"); undefined runs them all. */
+  frameworks: string[] | undefined;
 }
 
-const USAGE = 'usage: pnpm bench [--only core|http] [--quick]';
+const USAGE = 'usage: pnpm bench [--only core|http] [--quick] [--framework <id>[,<id>...]]';
 
-/** Parses `--only core|http` and `--quick`; anything else is a usage error, so typos never run silently. */
+/**
+ * Parses `--only core|http`, `--quick` and `--framework <ids>` (repeatable or comma-separated, checked
+ * against the known frameworks); anything else is a usage error, so typos never run silently.
+ */
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { only: undefined, quick: false };
+  const knownFrameworks = FRAMEWORKS.map((f) => f.id);
+  const args: BenchArgs = { only: undefined, quick: false, frameworks: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') continue;
@@ -19,6 +27,16 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (value !== 'core' && value !== 'http') throw new Error(`--only takes core or http\n${USAGE}`);
       args.only = value;
+    } else if (a === '--framework' || a.startsWith('--framework=')) {
+      const value = a === '--framework' ? argv[++i] : a.slice('--framework='.length);
+      const ids = (value ?? '').split(',').filter(Boolean);
+      if (ids.length === 0) throw new Error(`--framework takes a framework id\n${USAGE}`);
+      for (const id of ids) {
+        if (!knownFrameworks.includes(id)) {
+          throw new Error(`unknown framework ${id} (known: ${knownFrameworks.join(', ')})\n${USAGE}`);
+        }
+      }
+      args.frameworks = [...(args.frameworks ?? []), ...ids];
     } else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     bars.push(...httpBars(http));
   }
   sections.push(`### Bars\n\n${barsText(bars)}`);
-  console.log(`\n${sections.join('\n\n')}\n`);
+  process.stdout.write(`\n${sections.join('\n\n')}\n\n`);
 
   const dir = new URL('../results/', import.meta.url);
   mkdirSync(dir, { recursive: true });

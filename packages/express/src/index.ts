@@ -24,22 +24,37 @@ export interface RateLimitOptions extends HttpLimitOptions {
 /** The middleware `rateLimit` returns; `limiter` is exposed for its events ('limited', 'backendError') and reset. */
 export type RateLimitMiddleware = RequestHandler & { readonly limiter: HttpLimiter };
 
-// Built per request rather than copying headers: header() is only called when a key function asks.
-function toHttpRequest(req: Request): HttpRequest {
-  // req.route exists only in route-level middleware; app.use() middleware runs before routing.
-  const route: unknown = req.route?.path;
+// A class rather than an object literal with a closure, so a request costs one small allocation; what the
+// limiter only reads when configured to (path, route) is computed when asked, and header() only reads the
+// header a key function asks for.
+class ExpressHttpRequest implements HttpRequest {
+  readonly ip: string | undefined;
+  readonly method: string;
+  readonly raw: Request;
+
+  constructor(req: Request) {
+    this.ip = req.ip;
+    this.method = req.method;
+    this.raw = req;
+  }
+
   // originalUrl, not req.path: inside a router mounted at "/api", req.path drops "/api", and exemptPaths
   // must see the path the client asked for wherever the middleware is mounted.
-  const url = req.originalUrl;
-  const query = url.indexOf('?');
-  return {
-    ip: req.ip,
-    method: req.method,
-    path: query === -1 ? url : url.slice(0, query),
-    routeId: typeof route === 'string' ? req.baseUrl + route : undefined,
-    header: (name) => req.get(name),
-    raw: req,
-  };
+  get path(): string {
+    const url = this.raw.originalUrl;
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
+  }
+
+  // req.route exists only in route-level middleware; app.use() middleware runs before routing.
+  get routeId(): string | undefined {
+    const route: unknown = this.raw.route?.path;
+    return typeof route === 'string' ? this.raw.baseUrl + route : undefined;
+  }
+
+  header(name: string): string | undefined {
+    return this.raw.get(name);
+  }
 }
 
 /**
@@ -58,8 +73,9 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     let outcome: HttpOutcome;
     try {
-      outcome = await limiter.handle(toHttpRequest(req));
-      for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+      outcome = await limiter.handle(new ExpressHttpRequest(req));
+      const headers = outcome.headers;
+      for (const name in headers) res.setHeader(name, headers[name]!);
       if (!outcome.allowed) {
         if (handler) handler(req, res, next, outcome);
         else res.status(outcome.status).json(outcome.body);

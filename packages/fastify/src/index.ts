@@ -4,7 +4,8 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
-  onRequestAsyncHookHandler,
+  HookHandlerDoneFunction,
+  onRequestHookHandler,
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
@@ -52,21 +53,46 @@ class FastifyHttpRequest implements HttpRequest {
   }
 }
 
-function limitHook(limiter: HttpLimiter, routeId: string): onRequestAsyncHookHandler {
-  return async function distlimiter(request: FastifyRequest, reply: FastifyReply) {
-    const outcome = await limiter.handle(new FastifyHttpRequest(request, routeId));
-    reply.headers(outcome.headers);
-    if (outcome.allowed) return;
-    // Returning the reply tells Fastify the hook answered, so the route handler never runs.
-    return reply
-      .code(outcome.status)
-      .type('application/json; charset=utf-8')
-      .send(JSON.stringify(outcome.body));
+// Fastify lower-cases every header name it is given; names from this small fixed set are lower-cased
+// once here rather than on every request.
+const lowerNames = new Map<string, string>();
+
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < 64) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
+// Callback style rather than async: Fastify then skips its promise handling for the hook, and the
+// outcome is applied in the limiter's own `then`, one microtask after the decision.
+function limitHook(limiter: HttpLimiter, routeId: string): onRequestHookHandler {
+  return function distlimiter(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    limiter.handle(new FastifyHttpRequest(request, routeId)).then((outcome) => {
+      try {
+        const headers = outcome.headers;
+        for (const name in headers) reply.header(lowerName(name), headers[name]);
+        if (!outcome.allowed) {
+          // Answering without calling done() tells Fastify the hook answered, so the handler never runs.
+          reply
+            .code(outcome.status)
+            .type('application/json; charset=utf-8')
+            .send(JSON.stringify(outcome.body));
+          return;
+        }
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      done();
+    });
   };
 }
 
 // Route-level hooks run after the context's own onRequest hooks, so keys may use what those set.
-function attach(route: RouteOptions, hook: onRequestAsyncHookHandler): void {
+function attach(route: RouteOptions, hook: onRequestHookHandler): void {
   const existing = route.onRequest;
   route.onRequest =
     existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];

@@ -19,8 +19,12 @@ export function rateLimit<StateT = DefaultState, ContextT = DefaultContext>(
   // Built now so a bad option fails at start-up, not on the first request.
   const limiter = new HttpLimiter(httpOptions);
   return async (ctx, next) => {
-    const outcome = await limiter.handle(toHttpRequest(ctx));
-    ctx.set(outcome.headers);
+    const outcome = await limiter.handle(new KoaHttpRequest(ctx));
+    // What ctx.set(object) does for string values, without the arrays it builds for every call.
+    if (!ctx.headerSent) {
+      const headers = outcome.headers;
+      for (const name in headers) ctx.res.setHeader(name, headers[name]!);
+    }
     if (outcome.allowed) return next();
     if (handler) return handler(ctx, outcome);
     ctx.status = outcome.status;
@@ -34,16 +38,33 @@ export function rateLimit<StateT = DefaultState, ContextT = DefaultContext>(
   };
 }
 
-function toHttpRequest(ctx: ParameterizedContext): HttpRequest {
+// A class rather than an object literal with a closure, so a request costs one small allocation; what the
+// limiter only reads when configured to (method, path, route) is computed when asked.
+class KoaHttpRequest implements HttpRequest {
+  // ctx.ip already honours app.proxy, so X-Forwarded-For counts only when the app trusts it.
+  readonly ip: string | undefined;
+  readonly raw: ParameterizedContext;
+
+  constructor(ctx: ParameterizedContext) {
+    this.ip = ctx.ip || undefined;
+    this.raw = ctx;
+  }
+
+  get method(): string {
+    return this.raw.method;
+  }
+
+  get path(): string {
+    return this.raw.path;
+  }
+
   // @koa/router records the matched pattern here; it is absent when the middleware runs before routing.
-  const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-  return {
-    // ctx.ip already honours app.proxy, so X-Forwarded-For counts only when the app trusts it.
-    ip: ctx.ip || undefined,
-    method: ctx.method,
-    path: ctx.path,
-    routeId: route === undefined ? undefined : String(route),
-    header: (name) => ctx.get(name) || undefined,
-    raw: ctx,
-  };
+  get routeId(): string | undefined {
+    const route = (this.raw as { _matchedRoute?: string | RegExp })._matchedRoute;
+    return route === undefined ? undefined : String(route);
+  }
+
+  header(name: string): string | undefined {
+    return this.raw.get(name) || undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { parseArgs } from '../args.js';
 import { median } from '../stats.js';
 import type { Variant } from './apps/types.js';
 import { FRAMEWORKS, type Framework } from './frameworks.js';
@@ -100,11 +101,19 @@ async function measure(f: Framework, variant: Variant, plan: HttpPlan, problems:
   }
 }
 
-/** Runs Part B: per framework, the three variants in alternating order, one server at a time. */
-export async function runHttp(plan: HttpPlan, log: (line: string) => void): Promise<HttpResults> {
+/**
+ * Runs Part B: per framework, the three variants in alternating order, one server at a time. `only` picks
+ * frameworks by id (default: the command line's `--framework`, else all of them).
+ */
+export async function runHttp(
+  plan: HttpPlan,
+  log: (line: string) => void,
+  only: readonly string[] | undefined = parseArgs(process.argv.slice(2)).frameworks,
+): Promise<HttpResults> {
   const frameworks: FrameworkResult[] = [];
   const failed: HttpResults['failed'] = [];
   for (const f of FRAMEWORKS) {
+    if (only !== undefined && !only.includes(f.id)) continue;
     log(`http: ${f.label} (bare, distlimiter, ${f.peer})`);
     const samples: Record<Variant, number[]> = { bare: [], ours: [], peer: [] };
     const problems: string[] = [];

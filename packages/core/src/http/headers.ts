@@ -68,8 +68,8 @@ export class RateHeaders {
 
   /** Headers for `decision`, with Retry-After added when it refuses; `nowMs` anchors X-RateLimit-Reset. */
   build(decision: Decision, nowMs?: number): Record<string, string> {
-    const remaining = decision.remaining > 0 ? decision.remaining : 0;
-    const resetAfterMs = decision.resetAfterMs > 0 ? decision.resetAfterMs : 0;
+    const remaining = Math.max(decision.remaining, 0);
+    const resetAfterMs = Math.max(0, decision.resetAfterMs);
     let headers: Record<string, string>;
     if (this.legacy) {
       const limit =
