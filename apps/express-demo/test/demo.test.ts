@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
 import { Redis } from 'ioredis';
-import { redisUrlForTests } from '@distlimiter/testkit';
+import { listenOn, redisUrlForTests, statuses, times } from '@distlimiter/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 
@@ -17,33 +16,13 @@ afterEach(async () => {
 afterAll(() => redis.quit());
 
 async function listen(backend: Backend, prefix: string): Promise<string> {
-  const server = createApp({ backend, prefix }).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const server = await listenOn(createApp({ backend, prefix }).listen(0, '127.0.0.1'));
   closers.push(async () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
   });
-  closers.push(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function statuses(n: number, url: string, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
+  closers.push(() => server.close());
+  return server.url;
 }
 
 const backends: [string, () => Backend][] = [
@@ -57,7 +36,7 @@ describe.each(backends)('express demo on %s', (name, makeBackend) => {
 
   it('limits /api/hello to 10 a minute per IP and explains the refusal in JSON', async () => {
     const url = await start();
-    expect(await statuses(10, `${url}/api/hello`)).toEqual(Array(10).fill(200));
+    expect(await statuses(`${url}/api/hello`, 10)).toEqual(times(10, 200));
     const refused = await fetch(`${url}/api/hello`);
     expect(refused.status).toBe(429);
     expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
@@ -68,7 +47,7 @@ describe.each(backends)('express demo on %s', (name, makeBackend) => {
 
   it('never limits /health and sends it no rate-limit headers', async () => {
     const url = await start();
-    expect(await statuses(15, `${url}/health`)).toEqual(Array(15).fill(200));
+    expect(await statuses(`${url}/health`, 15)).toEqual(times(15, 200));
     const health = await fetch(`${url}/health`);
     expect(health.headers.get('x-ratelimit-limit')).toBeNull();
     expect(await health.json()).toEqual({ status: 'ok' });
@@ -76,7 +55,7 @@ describe.each(backends)('express demo on %s', (name, makeBackend) => {
 
   it('limits POST /api/login to 3 a minute without using up /api/hello', async () => {
     const url = await start();
-    expect(await statuses(4, `${url}/api/login`, { method: 'POST' })).toEqual([200, 200, 200, 429]);
+    expect(await statuses(`${url}/api/login`, 4, { method: 'POST' })).toEqual([200, 200, 200, 429]);
     const hello = await fetch(`${url}/api/hello`);
     expect(hello.status).toBe(200);
     expect(hello.headers.get('x-ratelimit-limit')).toBe('10');
@@ -85,9 +64,9 @@ describe.each(backends)('express demo on %s', (name, makeBackend) => {
   it('counts /api/data per x-api-key, falling back to the IP without one', async () => {
     const url = await start();
     const as = (key: string) => ({ headers: { 'x-api-key': key } });
-    expect(await statuses(6, `${url}/api/data`, as('alice'))).toEqual([200, 200, 200, 200, 200, 429]);
-    expect(await statuses(1, `${url}/api/data`, as('bob'))).toEqual([200]);
-    expect(await statuses(6, `${url}/api/data`)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(await statuses(`${url}/api/data`, 6, as('alice'))).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(await statuses(`${url}/api/data`, 1, as('bob'))).toEqual([200]);
+    expect(await statuses(`${url}/api/data`, 6)).toEqual([200, 200, 200, 200, 200, 429]);
   });
 });
 

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import { MemoryBackend } from '@distlimiter/core';
+import { loopbackUrl, statuses, times } from '@distlimiter/testkit';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -14,20 +14,8 @@ afterEach(async () => {
 async function start(): Promise<string> {
   app = await buildApp({ backend: new MemoryBackend() });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return loopbackUrl(app.server);
 }
-
-async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
-}
-
-const times = (n: number, status: number) => Array<number>(n).fill(status);
 
 describe('fastify demo', () => {
   it('allows 10 hellos a minute per IP, then answers 429 with JSON', async () => {

@@ -1,41 +1,18 @@
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { MemoryBackend } from '@distlimiter/core';
-import { type ServerType, serve } from '@hono/node-server';
+import { listenOn, OpenServers, statuses, times } from '@distlimiter/testkit';
+import { serve } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 
-let server: ServerType | undefined;
-
-afterEach(async () => {
-  const s = server;
-  server = undefined;
-  if (!s) return;
-  await new Promise<void>((resolve) => {
-    s.close(() => resolve());
-    if ('closeAllConnections' in s) s.closeAllConnections();
-  });
-});
+const servers = new OpenServers();
+afterEach(() => servers.closeAll());
 
 function start(): Promise<string> {
   const app = buildApp({ backend: new MemoryBackend() });
-  return new Promise((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-  });
+  // Without createServer options @hono/node-server makes a plain node:http Server.
+  return servers.add(listenOn(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server));
 }
-
-async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
-}
-
-const times = (n: number, status: number) => Array<number>(n).fill(status);
 
 describe('hono demo', () => {
   it('allows 10 hellos a minute per IP, then answers 429 with JSON', async () => {

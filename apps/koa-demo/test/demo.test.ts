@@ -1,33 +1,13 @@
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
-import { redisUrlForTests } from '@distlimiter/testkit';
+import { type Listening, listenOn, redisUrlForTests, statuses, times } from '@distlimiter/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 
-async function listen(backend: Backend, prefix: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = buildApp({ backend, prefix }).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
-}
-
-async function statuses(n: number, url: string, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push((await fetch(url, init)).status);
-  return out;
-}
+const listen = (backend: Backend, prefix: string): Promise<Listening> =>
+  listenOn(buildApp({ backend, prefix }).listen(0, '127.0.0.1'));
 
 const redis = new Redis(redisUrlForTests());
 afterAll(() => redis.quit());
@@ -44,7 +24,7 @@ describe.each(backends)('koa demo on %s', (name, makeBackend) => {
   it('limits /api/hello to 10 a minute per IP and explains the refusal in JSON', async () => {
     const app = await listen(makeBackend(), prefix());
     try {
-      expect(await statuses(10, `${app.url}/api/hello`)).toEqual(Array(10).fill(200));
+      expect(await statuses(`${app.url}/api/hello`, 10)).toEqual(times(10, 200));
       const refused = await fetch(`${app.url}/api/hello`);
       expect(refused.status).toBe(429);
       expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
@@ -58,8 +38,8 @@ describe.each(backends)('koa demo on %s', (name, makeBackend) => {
   it('never limits /health', async () => {
     const app = await listen(makeBackend(), prefix());
     try {
-      await statuses(11, `${app.url}/api/hello`);
-      expect(await statuses(15, `${app.url}/health`)).toEqual(Array(15).fill(200));
+      await statuses(`${app.url}/api/hello`, 11);
+      expect(await statuses(`${app.url}/health`, 15)).toEqual(times(15, 200));
     } finally {
       await app.close();
     }
@@ -68,7 +48,7 @@ describe.each(backends)('koa demo on %s', (name, makeBackend) => {
   it('limits POST /api/login to 3 a minute', async () => {
     const app = await listen(makeBackend(), prefix());
     try {
-      expect(await statuses(4, `${app.url}/api/login`, { method: 'POST' })).toEqual([200, 200, 200, 429]);
+      expect(await statuses(`${app.url}/api/login`, 4, { method: 'POST' })).toEqual([200, 200, 200, 429]);
       // The login limit is its own count: plain requests still have allowance left.
       expect((await fetch(`${app.url}/api/hello`)).status).toBe(200);
     } finally {
@@ -81,9 +61,9 @@ describe.each(backends)('koa demo on %s', (name, makeBackend) => {
     const data = `${app.url}/api/data`;
     try {
       const alice = { headers: { 'x-api-key': 'alice' } };
-      expect(await statuses(6, data, alice)).toEqual([200, 200, 200, 200, 200, 429]);
+      expect(await statuses(data, 6, alice)).toEqual([200, 200, 200, 200, 200, 429]);
       expect((await fetch(data, { headers: { 'x-api-key': 'bob' } })).status).toBe(200);
-      expect(await statuses(6, data)).toEqual([200, 200, 200, 200, 200, 429]);
+      expect(await statuses(data, 6)).toEqual([200, 200, 200, 200, 200, 429]);
     } finally {
       await app.close();
     }

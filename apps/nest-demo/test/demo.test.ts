@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
 import type { INestApplication } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisUrlForTests } from '@distlimiter/testkit';
+import { loopbackUrl, redisUrlForTests, times } from '@distlimiter/testkit';
 import { createApp } from '../src/app.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -19,7 +18,7 @@ async function startDemo(backend: Backend, prefix?: string): Promise<string> {
   const app: INestApplication = await createApp({ backend, prefix });
   cleanups.push(() => app.close());
   await app.listen(0, '127.0.0.1');
-  return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  return loopbackUrl(app.getHttpServer());
 }
 
 interface Reply {
@@ -39,8 +38,6 @@ async function statuses(url: string, n: number, init?: RequestInit): Promise<num
   return out;
 }
 
-const tens = (n: number, status: number) => Array<number>(n).fill(status);
-
 describe.each([
   ['memory', () => new MemoryBackend()],
   ['redis', () => new RedisBackend({ client: redisUrlForTests() })],
@@ -54,7 +51,7 @@ describe.each([
     expect(first.status).toBe(200);
     expect(first.body).toEqual({ message: 'hello' });
     expect(first.headers.get('x-ratelimit-limit')).toBe('10');
-    expect(await statuses(`${url}/api/hello`, 10)).toEqual([...tens(9, 200), 429]);
+    expect(await statuses(`${url}/api/hello`, 10)).toEqual([...times(9, 200), 429]);
     const refused = await hit(`${url}/api/hello`);
     expect(refused.status).toBe(429);
     expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
@@ -73,14 +70,14 @@ describe.each([
   it('counts /api/data per x-api-key, and per IP without one', async () => {
     const url = await startDemo(makeBackend(), prefix());
     const alice = { headers: { 'x-api-key': 'alice' } };
-    expect(await statuses(`${url}/api/data`, 6, alice)).toEqual([...tens(5, 200), 429]);
+    expect(await statuses(`${url}/api/data`, 6, alice)).toEqual([...times(5, 200), 429]);
     expect(await statuses(`${url}/api/data`, 1, { headers: { 'x-api-key': 'bob' } })).toEqual([200]);
-    expect(await statuses(`${url}/api/data`, 6)).toEqual([...tens(5, 200), 429]);
+    expect(await statuses(`${url}/api/data`, 6)).toEqual([...times(5, 200), 429]);
   });
 
   it('never limits /health', async () => {
     const url = await startDemo(makeBackend(), prefix());
-    expect(await statuses(`${url}/health`, 15)).toEqual(tens(15, 200));
+    expect(await statuses(`${url}/health`, 15)).toEqual(times(15, 200));
     const health = await hit(`${url}/health`);
     expect(health.body).toEqual({ status: 'ok' });
     expect(health.headers.get('x-ratelimit-limit')).toBeNull();

@@ -1,7 +1,6 @@
-import { describeHttpConformance } from '@distlimiter/testkit';
+import { describeHttpConformance, listenOn } from '@distlimiter/testkit';
 import express from 'express';
 import { rateLimit } from '../src/index.js';
-import { listen } from './listen.js';
 
 describeHttpConformance('express', async ({ global, strict }) => {
   const app = express(); // trust proxy stays off: the suite needs the socket address as the client IP
@@ -18,5 +17,5 @@ describeHttpConformance('express', async ({ global, strict }) => {
   app.get('/strict', rateLimit(strict), (_req, res) => {
     res.send('strict');
   });
-  return listen(app);
+  return listenOn(app.listen(0, '127.0.0.1'));
 });

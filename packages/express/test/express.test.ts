@@ -1,30 +1,13 @@
 import { HttpLimiter, type HttpOutcome, InvalidOptionError, InvalidRateError } from '@distlimiter/core';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import { listenOn, OpenServers, statuses } from '@distlimiter/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimit } from '../src/index.js';
-import { type Listening, listen } from './listen.js';
 
-const servers: Listening[] = [];
+const servers = new OpenServers();
+afterEach(() => servers.closeAll());
 
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(app: Express): Promise<string> {
-  const server = await listen(app);
-  servers.push(server);
-  return server.url;
-}
-
-async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
-}
+const serve = (app: Express) => servers.add(listenOn(app.listen(0, '127.0.0.1')));
 
 describe('@distlimiter/express', () => {
   it('throws on bad options when the middleware is created, not on the first request', () => {

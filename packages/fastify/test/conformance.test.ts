@@ -1,5 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { describeHttpConformance } from '@distlimiter/testkit';
+import { describeHttpConformance, loopbackUrl } from '@distlimiter/testkit';
 import Fastify from 'fastify';
 import distlimiter from '../src/index.js';
 
@@ -11,6 +10,5 @@ describeHttpConformance('fastify', async ({ global, strict }) => {
   app.get('/health', async () => 'ok');
   app.get('/strict', { config: { rateLimit: strict } }, async () => 'strict');
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return { url: loopbackUrl(app.server), close: () => app.close() };
 });

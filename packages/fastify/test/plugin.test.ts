@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import { header, InvalidOptionError, MemoryBackend } from '@distlimiter/core';
+import { loopbackUrl, statuses } from '@distlimiter/testkit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import distlimiter, { distlimiter as named } from '../src/index.js';
@@ -18,18 +18,7 @@ function create(options?: FastifyServerOptions): FastifyInstance {
 
 async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-}
-
-/** Status codes of `n` sequential requests. */
-async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
+  return loopbackUrl(app.server);
 }
 
 describe('@distlimiter/fastify', () => {

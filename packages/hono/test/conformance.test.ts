@@ -1,7 +1,8 @@
-import { describeHttpConformance } from '@distlimiter/testkit';
+import type { Server } from 'node:http';
+import { describeHttpConformance, listenOn } from '@distlimiter/testkit';
+import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { rateLimiter } from '../src/index.js';
-import { listen } from './listen.js';
 
 describeHttpConformance('hono', async ({ global, strict }) => {
   const app = new Hono();
@@ -10,5 +11,6 @@ describeHttpConformance('hono', async ({ global, strict }) => {
   app.post('/hello', (c) => c.text('posted'));
   app.get('/health', (c) => c.text('ok'));
   app.get('/strict', rateLimiter(strict), (c) => c.text('strict'));
-  return listen(app);
+  // Without createServer options @hono/node-server makes a plain node:http Server.
+  return listenOn(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
 });

@@ -1,31 +1,17 @@
+import type { Server } from 'node:http';
 import { InvalidOptionError } from '@distlimiter/core';
+import { listenOn, OpenServers, statuses } from '@distlimiter/testkit';
+import { serve as nodeServe } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimiter } from '../src/index.js';
-import { listen, type Served } from './listen.js';
 
-const servers: Served[] = [];
+const servers = new OpenServers();
+afterEach(() => servers.closeAll());
 
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(app: Hono): Promise<string> {
-  const served = await listen(app);
-  servers.push(served);
-  return served.url;
-}
-
-/** Status codes of `n` sequential requests. */
-async function statuses(url: string, n: number, init?: RequestInit): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, init);
-    await res.arrayBuffer();
-    out.push(res.status);
-  }
-  return out;
-}
+// Without createServer options @hono/node-server makes a plain node:http Server.
+const serve = (app: Hono) =>
+  servers.add(listenOn(nodeServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server));
 
 describe('@distlimiter/hono', () => {
   it('refuses with JSON and the limit headers, without running the handler', async () => {

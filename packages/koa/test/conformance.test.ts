@@ -1,8 +1,7 @@
 import Router from '@koa/router';
-import { describeHttpConformance } from '@distlimiter/testkit';
+import { describeHttpConformance, listenOn } from '@distlimiter/testkit';
 import Koa from 'koa';
 import { rateLimit } from '../src/index.js';
-import { serve } from './serve.js';
 
 describeHttpConformance('koa', async ({ global, strict }) => {
   const app = new Koa(); // proxy stays false: the suite needs the socket address as the client IP
@@ -22,5 +21,5 @@ describeHttpConformance('koa', async ({ global, strict }) => {
   app.use(rateLimit(global));
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return serve(app);
+  return listenOn(app.listen(0, '127.0.0.1'));
 });

@@ -1,20 +1,14 @@
 import Router from '@koa/router';
 import { type HttpOutcome, type HttpRequest, InvalidOptionError } from '@distlimiter/core';
 import Koa from 'koa';
+import { listenOn, OpenServers } from '@distlimiter/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimit } from '../src/index.js';
-import { type Served, serve } from './serve.js';
 
-const open: Served[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const servers = new OpenServers();
+afterEach(() => servers.closeAll());
 
-async function start(app: Koa): Promise<string> {
-  const served = await serve(app);
-  open.push(served);
-  return served.url;
-}
+const start = (app: Koa) => servers.add(listenOn(app.listen(0, '127.0.0.1')));
 
 function helloApp(options: Parameters<typeof rateLimit>[0], proxy = false): Koa {
   const app = new Koa({ proxy });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
 import type { HttpLimitOptions } from '@distlimiter/core';
+import { loopbackUrl } from '@distlimiter/testkit';
 import { Controller, Get, HttpCode, type INestApplication, Module, Post, type Type } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -26,8 +26,7 @@ export async function startNest(module: Type<unknown>, platform: Platform): Prom
   // abortOnError false: a failing init rejects instead of aborting the test process.
   const app = await NestFactory.create(module, adapter, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+  return { url: loopbackUrl(app.getHttpServer()), app, close: () => app.close() };
 }
 
 /** The standard conformance app: app-wide limit through forRoot + APP_GUARD, `strict` on GET /strict. */

@@ -23,3 +23,6 @@ export {
   type ConformanceFactory,
   type ConformanceOptions,
 } from './http-conformance.js';
+export type { SendOptions } from './http-client.js';
+export { type Listening, listenOn, loopbackUrl, OpenServers } from './http-listen.js';
+export { statuses, times } from './http-requests.js';
