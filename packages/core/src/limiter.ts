@@ -107,6 +107,18 @@ export class RateLimiter {
     return this.run(key, cost, false);
   }
 
+  /**
+   * Like `limit`, but answers synchronously when the backend does (the memory backend always does), so a
+   * hot path can skip a promise; a Promise otherwise. Invalid input throws here instead of rejecting.
+   */
+  decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
+    const cost = costOf(options);
+    checkKey(key);
+    const result = this.backend.evaluate(this.keyspace, key, cost, false);
+    if (Array.isArray(result)) return combine(this.members, result);
+    return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
+  }
+
   /** Like `limit`, but rejects with RateLimitExceeded (carrying the Decision) when not allowed. */
   async consume(key: string, options?: LimitOptions): Promise<Decision> {
     const d = await this.run(key, costOf(options), false);

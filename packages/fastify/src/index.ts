@@ -1,4 +1,10 @@
-import { type HttpLimitOptions, HttpLimiter, type HttpRequest, InvalidOptionError } from '@distlimiter/core';
+import {
+  type HttpLimitOptions,
+  HttpLimiter,
+  type HttpOutcome,
+  type HttpRequest,
+  InvalidOptionError,
+} from '@distlimiter/core';
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -66,29 +72,30 @@ function lowerName(name: string): string {
   return lower;
 }
 
-// Callback style rather than async: Fastify then skips its promise handling for the hook, and the
-// outcome is applied in the limiter's own `then`, one microtask after the decision.
+// Callback style rather than async: Fastify then skips its promise handling for the hook, and on a
+// synchronous backend (memory) the outcome is applied before the hook returns, with no promise at all.
 function limitHook(limiter: HttpLimiter, routeId: string): onRequestHookHandler {
   return function distlimiter(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    limiter.handle(new FastifyHttpRequest(request, routeId)).then((outcome) => {
-      try {
-        const headers = outcome.headers;
-        for (const name in headers) reply.header(lowerName(name), headers[name]);
-        if (!outcome.allowed) {
-          // Answering without calling done() tells Fastify the hook answered, so the handler never runs.
-          reply
-            .code(outcome.status)
-            .type('application/json; charset=utf-8')
-            .send(JSON.stringify(outcome.body));
-          return;
-        }
-      } catch (error) {
-        done(error as Error);
-        return;
-      }
-      done();
-    });
+    const outcome = limiter.evaluate(new FastifyHttpRequest(request, routeId));
+    if (outcome instanceof Promise) outcome.then((o) => apply(o, reply, done));
+    else apply(outcome, reply, done);
   };
+}
+
+function apply(outcome: HttpOutcome, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  try {
+    const headers = outcome.headers;
+    for (const name in headers) reply.header(lowerName(name), headers[name]);
+    if (!outcome.allowed) {
+      // Answering without calling done() tells Fastify the hook answered, so the handler never runs.
+      reply.code(outcome.status).type('application/json; charset=utf-8').send(JSON.stringify(outcome.body));
+      return;
+    }
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
 }
 
 // Route-level hooks run after the context's own onRequest hooks, so keys may use what those set.

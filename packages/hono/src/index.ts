@@ -1,5 +1,11 @@
-import { type HttpLimitOptions, HttpLimiter, type HttpRequest, InvalidOptionError } from '@distlimiter/core';
-import type { Context, MiddlewareHandler } from 'hono';
+import {
+  type HttpLimitOptions,
+  HttpLimiter,
+  type HttpOutcome,
+  type HttpRequest,
+  InvalidOptionError,
+} from '@distlimiter/core';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** Options of the Hono middleware: the core HTTP options, plus how to find the client IP. */
@@ -83,24 +89,45 @@ export function rateLimiter(options: HonoRateLimitOptions = {}): MiddlewareHandl
     throw new InvalidOptionError('getIp', getIp, 'a function (c) => string | undefined');
   }
   const limiter = new HttpLimiter(httpOptions);
-  return async function distlimiter(c, next) {
-    const outcome = await limiter.handle(new HonoHttpRequest(c, getIp(c)));
-    const headers = outcome.headers;
-    if (!outcome.allowed) return c.json(outcome.body, outcome.status as ContentfulStatusCode, headers);
-    const outgoing = nodeOutgoing(c);
-    if (outgoing !== undefined) {
-      for (const name in headers) outgoing.setHeader!(name, headers[name]!);
-      return next();
-    }
-    let first: string | undefined;
-    for (const name in headers) {
-      first ??= name;
-      c.header(name, headers[name]);
-    }
-    await next();
-    // c.text()/c.json() keep headers set before next(), but a handler returning a bare Response drops them.
-    if (first !== undefined && !c.res.headers.has(first)) {
-      for (const name in headers) c.header(name, headers[name]);
-    }
+  // Not async: on a synchronous backend (memory) the decision and headers are applied before next() is
+  // called, with no promise of our own in the way.
+  return function distlimiter(c, next) {
+    const outcome = limiter.evaluate(new HonoHttpRequest(c, getIp(c)));
+    if (outcome instanceof Promise) return outcome.then((o) => apply(c, next, o));
+    return apply(c, next, outcome);
   };
+}
+
+async function applyWithoutNode(
+  c: Context,
+  next: Next,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  let first: string | undefined;
+  for (const name in headers) {
+    first ??= name;
+    c.header(name, headers[name]);
+  }
+  await next();
+  // c.text()/c.json() keep headers set before next(), but a handler returning a bare Response drops them.
+  if (first !== undefined && !c.res.headers.has(first)) {
+    for (const name in headers) c.header(name, headers[name]);
+  }
+}
+
+function apply(
+  c: Context,
+  next: Next,
+  outcome: HttpOutcome,
+): Promise<Response | void> {
+  const headers = outcome.headers;
+  if (!outcome.allowed) {
+    return Promise.resolve(c.json(outcome.body, outcome.status as ContentfulStatusCode, headers));
+  }
+  const outgoing = nodeOutgoing(c);
+  if (outgoing !== undefined) {
+    for (const name in headers) outgoing.setHeader!(name, headers[name]!);
+    return next();
+  }
+  return applyWithoutNode(c, next, headers);
 }

@@ -167,7 +167,9 @@ export class MemoryBackend implements Backend {
         this.unlink(e);
         this.append(e);
       }
+      return;
     }
+    // Only a new entry grows the backend, so only then is anything swept: updates leave the size alone.
     this.sweep(now);
   }
 

@@ -114,19 +114,30 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
    * failed or slow backend (bounded by the limiter's timeoutMs) follows `onBackendError`.
    */
   handle(request: HttpRequest): Promise<HttpOutcome> {
+    const outcome = this.evaluate(request);
+    return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+  }
+
+  /**
+   * Like `handle`, but answers synchronously when it can (the default configuration on a synchronous
+   * backend such as memory), so adapters on hot paths skip a promise; a Promise otherwise. Never throws.
+   */
+  evaluate(request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
     if (!this.plain) return this.handleWithCallbacks(request);
-    // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all, so an
-    // answer from a synchronous backend costs the one settled promise the limiter returns plus one `then`.
-    let pending: Promise<Decision>;
+    // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all.
+    let decision: Decision | Promise<Decision>;
     try {
-      pending = Promise.resolve(this.limiter.limit(this.ipKey(request), this.costOptions));
+      decision = this.limiter.decide(this.ipKey(request), this.costOptions);
     } catch (error) {
-      return Promise.resolve(this.backendFailure(error, request));
+      return this.backendFailure(error, request);
     }
-    return pending.then(
-      (decision) => this.decided(decision, request),
-      (error: unknown) => this.backendFailure(error, request),
-    );
+    if (decision instanceof Promise) {
+      return decision.then(
+        (d) => this.decided(d, request),
+        (error: unknown) => this.backendFailure(error, request),
+      );
+    }
+    return this.decided(decision, request);
   }
 
   // handle() when a callback (keyBy, skip, cost) or an exemption is configured.
