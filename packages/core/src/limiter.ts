@@ -4,15 +4,7 @@ import { type Backend, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
 import { LimiterKeyspace } from './keyspace.js';
 import type { Decision } from './decision.js';
-import {
-  BackendError,
-  BackendTimeoutError,
-  DistLimiterError,
-  InvalidCostError,
-  InvalidKeyError,
-  InvalidOptionError,
-  RateLimitExceeded,
-} from './errors.js';
+import { InvalidCostError, InvalidKeyError, InvalidOptionError, RateLimitExceeded } from './errors.js';
 import { plainObject } from './policy/validate.js';
 
 /** Options of a RateLimiter. */

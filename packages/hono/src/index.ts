@@ -115,11 +115,7 @@ async function applyWithoutNode(
   }
 }
 
-function apply(
-  c: Context,
-  next: Next,
-  outcome: HttpOutcome,
-): Promise<Response | void> {
+function apply(c: Context, next: Next, outcome: HttpOutcome): ReturnType<MiddlewareHandler> {
   const headers = outcome.headers;
   if (!outcome.allowed) {
     return Promise.resolve(c.json(outcome.body, outcome.status as ContentfulStatusCode, headers));
