@@ -38,7 +38,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       }
       args.frameworks = [...(args.frameworks ?? []), ...ids];
     } else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
+      process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
