@@ -89,14 +89,15 @@ export class RateLimiter {
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */
   limit(key: string, options?: LimitOptions): Promise<Decision> {
-    // A bad cost rejects the promise like every other failure instead of throwing on the spot.
-    let cost: number;
+    let decision: Decision | Promise<Decision>;
     try {
-      cost = costOf(options);
+      decision = this.decideNow(key, costOf(options), false);
     } catch (error) {
+      // Bad input rejects the promise like every other failure instead of throwing on the spot.
       return Promise.reject(error);
     }
-    return this.run(key, cost, false);
+    // A synchronous backend (memory) costs one settled promise, not the ticks of an async function.
+    return decision instanceof Promise ? decision : Promise.resolve(decision);
   }
 
   /**
@@ -104,23 +105,19 @@ export class RateLimiter {
    * hot path can skip a promise; a Promise otherwise. Invalid input throws here instead of rejecting.
    */
   decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
-    const cost = costOf(options);
-    checkKey(key);
-    const result = this.backend.evaluate(this.keyspace, key, cost, false);
-    if (Array.isArray(result)) return combine(this.members, result);
-    return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
+    return this.decideNow(key, costOf(options), false);
   }
 
   /** Like `limit`, but rejects with RateLimitExceeded (carrying the Decision) when not allowed. */
   async consume(key: string, options?: LimitOptions): Promise<Decision> {
-    const d = await this.run(key, costOf(options), false);
+    const d = await this.decideNow(key, costOf(options), false);
     if (!d.allowed) throw new RateLimitExceeded(d);
     return d;
   }
 
   /** The Decision a cost-1 request would get now, spending nothing. */
-  peek(key: string): Promise<Decision> {
-    return this.run(key, 1, true);
+  async peek(key: string): Promise<Decision> {
+    return this.decideNow(key, 1, true);
   }
 
   /** Forgets everything counted for `key`. */
@@ -135,17 +132,11 @@ export class RateLimiter {
     return this.keyspace.keys(key);
   }
 
-  // Not async: a synchronous backend (memory) then costs one settled promise per decision instead of the
-  // chain of ticks an async function awaiting a plain value would take. Any throw still becomes a rejection.
-  private run(key: string, cost: number, peek: boolean): Promise<Decision> {
-    let result: readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
-    try {
-      checkKey(key);
-      result = this.backend.evaluate(this.keyspace, key, cost, peek);
-      if (Array.isArray(result)) return Promise.resolve(combine(this.members, result));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // The one path every decision takes: synchronous when the backend answers synchronously.
+  private decideNow(key: string, cost: number, peek: boolean): Decision | Promise<Decision> {
+    checkKey(key);
+    const result = this.backend.evaluate(this.keyspace, key, cost, peek);
+    if (Array.isArray(result)) return combine(this.members, result);
     // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
     return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
   }

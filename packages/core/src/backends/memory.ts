@@ -71,11 +71,7 @@ export class MemoryBackend implements Backend {
     if (members.length === 1) {
       // One lookup serves the read, the write and the recency update.
       const table = this.table(names[0]!);
-      let e = table.get(key);
-      if (e !== undefined && e.expiresAt <= now) {
-        this.remove(e);
-        e = undefined;
-      }
+      const e = this.live(table, key, now);
       // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
       const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
       const r = members[0]!.step(state, now, cost);
@@ -86,13 +82,16 @@ export class MemoryBackend implements Backend {
     let all = true;
     for (let i = 0; i < members.length; i++) {
       // Copies: a member may write its admitted state in place, yet another member may still refuse.
-      const r = members[i]!.step(this.read(this.table(names[i]!), key, now)?.slice(), now, cost);
+      const r = members[i]!.step(this.live(this.table(names[i]!), key, now)?.state.slice(), now, cost);
       results.push(r);
       if (!r.allowed) all = false;
     }
+    // Entries are looked up again here: two identical members share one, which the first write may create.
     for (let i = 0; i < results.length; i++) {
-      if (!all) this.touch(this.table(names[i]!), key);
-      else if (!peek) this.write(this.table(names[i]!), key, results[i]!, now);
+      const table = this.table(names[i]!);
+      const e = table.get(key);
+      if (!all) this.markUsed(e);
+      else if (!peek) this.store(table, key, e, results[i]!, now);
     }
     return results;
   }
@@ -112,28 +111,23 @@ export class MemoryBackend implements Backend {
     return t;
   }
 
+  // The entry for `key` if it still matters at `now`; an expired one is dropped on the way.
+  private live(table: Map<string, Entry>, key: string, now: number): Entry | undefined {
+    const e = table.get(key);
+    if (e !== undefined && e.expiresAt <= now) {
+      this.remove(e);
+      return undefined;
+    }
+    return e;
+  }
+
   // A refused key is "used" too: without this, a client hammering a full limit would drift to the old
   // end of the list and, under maxKeys pressure, be evicted first and come back with a fresh allowance.
-  private touch(table: Map<string, Entry>, key: string): void {
-    const e = table.get(key);
+  private markUsed(e: Entry | undefined): void {
     if (e !== undefined && e !== this.tail) {
       this.unlink(e);
       this.append(e);
     }
-  }
-
-  private read(table: Map<string, Entry>, key: string, now: number): number[] | undefined {
-    const e = table.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= now) {
-      this.remove(e);
-      return undefined;
-    }
-    return e.state;
-  }
-
-  private write(table: Map<string, Entry>, key: string, r: StepResult, now: number): void {
-    this.store(table, key, table.get(key), r, now);
   }
 
   // Writes an allowed result's state, or (for a refusal) only marks the entry as recently used.
@@ -145,10 +139,7 @@ export class MemoryBackend implements Backend {
     now: number,
   ): void {
     if (!r.allowed) {
-      if (e !== undefined && e !== this.tail) {
-        this.unlink(e);
-        this.append(e);
-      }
+      this.markUsed(e);
       return;
     }
     if (r.state === null || r.ttlMs <= 0) {
@@ -163,10 +154,7 @@ export class MemoryBackend implements Backend {
     } else {
       e.state = r.state;
       e.expiresAt = now + r.ttlMs;
-      if (e !== this.tail) {
-        this.unlink(e);
-        this.append(e);
-      }
+      this.markUsed(e);
       return;
     }
     // Only a new entry grows the backend, so only then is anything swept: updates leave the size alone.
