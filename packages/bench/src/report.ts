@@ -125,23 +125,33 @@ export function coreBars(r: CoreResults): Bar[] {
 export function httpMarkdown(r: HttpResults): string {
   const { plan } = r;
   const out: string[] = [];
+  const how = r.paired
+    ? `Ratios to the bare app come from ${plan.pairedRounds} side-by-side rounds of ${seconds(plan.pairedMs)}: ` +
+      'the three variants loaded at once, each by its own wrk, while sharing one CPU, so each gets the same ' +
+      'CPU over the same seconds and its rate is inversely its cost per request; the median of the rounds. ' +
+      'In parentheses, the same ratio from the solo rounds, which a slow phase of a shared machine moves ' +
+      'far more.'
+    : 'Ratios to the bare app are medians over the solo rounds (side-by-side rounds need wrk).';
   out.push(
-    `### HTTP requests per second, hello world\n\nautocannon, ${plan.connections} connections, pipelining ` +
-      `${plan.pipelining}, ${seconds(plan.durationMs)} per run after ${seconds(plan.warmupMs)} warm-up, ` +
-      `median of ${plan.rounds} alternating runs; each server alone in its own process; memory stores; ` +
-      `limits too high to ever refuse. Ratios are to the bare app.\n`,
+    `### HTTP requests per second, hello world\n\n${r.loadGenerator}, ${plan.connections} connections; ` +
+      `${r.placement}; ${plan.processes} server process(es) per variant, each warmed up for ` +
+      `${seconds(plan.warmupMs)}. Requests per second: each server alone, one ${seconds(plan.soloSliceMs)} ` +
+      `slice per round, ${plan.soloRounds} rounds, median. ${how} Memory stores; limits too high to ever ` +
+      'refuse.\n',
   );
+  const cell = (paired: number, solo: number) =>
+    r.paired ? `${fmtRatio(paired)} (${fmtRatio(solo)})` : fmtRatio(paired);
   out.push(
     table(
-      ['framework', 'bare app', 'distlimiter', 'ours / bare', 'peer limiter', 'peer', 'peer / bare'],
+      ['framework', 'bare app', 'distlimiter', 'peer limiter', 'peer', 'ours / bare', 'peer / bare'],
       r.frameworks.map((f) => [
         f.framework,
         fmtInt(f.bare),
         fmtInt(f.ours),
-        fmtRatio(ratio(f.ours, f.bare)),
         f.peerName,
         fmtInt(f.peer),
-        fmtRatio(ratio(f.peer, f.bare)),
+        cell(f.oursRatio, f.soloOursRatio),
+        cell(f.peerRatio, f.soloPeerRatio),
       ]),
     ),
   );
@@ -156,8 +166,8 @@ export function httpMarkdown(r: HttpResults): string {
 export function httpBars(r: HttpResults): Bar[] {
   const bars: Bar[] = [];
   for (const f of r.frameworks) {
-    const ours = ratio(f.ours, f.bare);
-    const peer = ratio(f.peer, f.bare);
+    const ours = f.oursRatio;
+    const peer = f.peerRatio;
     bars.push({
       name: `${f.framework}: ours / bare >= ${f.peerName} / bare`,
       value: ours,
