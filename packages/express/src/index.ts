@@ -70,23 +70,37 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   // Built now, so a bad option throws when the app starts rather than on its first request.
   const limiter = new HttpLimiter(httpOptions);
 
-  const middleware = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    let outcome: HttpOutcome;
-    try {
-      outcome = await limiter.handle(new ExpressHttpRequest(req));
-      const headers = outcome.headers;
-      for (const name in headers) res.setHeader(name, headers[name]!);
-      if (!outcome.allowed) {
-        if (handler) handler(req, res, next, outcome);
-        else res.status(outcome.status).json(outcome.body);
-        return;
-      }
-    } catch (error) {
-      next(error);
-      return;
+  // Not async: on a synchronous backend (memory, default options) the outcome is applied and next()
+  // called in the same tick, with no promise of our own.
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const outcome = limiter.evaluate(new ExpressHttpRequest(req));
+    if (outcome instanceof Promise) {
+      outcome.then((o) => apply(o, req, res, next, handler), next);
+    } else {
+      apply(outcome, req, res, next, handler);
     }
-    // Outside the try, so an error thrown further down the chain is never reported as ours.
-    next();
   };
   return Object.assign(middleware, { limiter });
+}
+
+function apply(
+  outcome: HttpOutcome,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  handler: RateLimitHandler | undefined,
+): void {
+  try {
+    const headers = outcome.headers;
+    for (const name in headers) res.setHeader(name, headers[name]!);
+    if (!outcome.allowed) {
+      if (handler) handler(req, res, next, outcome);
+      else res.status(outcome.status).json(outcome.body);
+      return;
+    }
+  } catch (error) {
+    next(error);
+    return;
+  }
+  next();
 }

@@ -35,22 +35,27 @@ declare module 'fastify' {
   }
 }
 
-// A class rather than an object literal with a closure, so a request costs one small allocation.
+// A class rather than an object literal with a closure, so a request costs one small allocation; what the
+// limiter only reads when configured to (method, path) is computed when asked.
 class FastifyHttpRequest implements HttpRequest {
   readonly ip: string;
-  readonly method: string;
-  readonly path: string;
   readonly routeId: string;
   readonly raw: FastifyRequest;
 
   constructor(request: FastifyRequest, routeId: string) {
-    const url = request.url;
-    const query = url.indexOf('?');
     this.ip = request.ip;
-    this.method = request.method;
-    this.path = query === -1 ? url : url.slice(0, query);
     this.routeId = routeId;
     this.raw = request;
+  }
+
+  get method(): string {
+    return this.raw.method;
+  }
+
+  get path(): string {
+    const url = this.raw.url;
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
   }
 
   header(name: string): string | undefined {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { InvalidOptionError } from '@distlimiter/core';
 import { listenOn, OpenServers, statuses } from '@distlimiter/testkit';
 import { serve as nodeServe } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimiter } from '../src/index.js';
@@ -49,6 +50,67 @@ describe('@distlimiter/hono', () => {
     expect(await bare.text()).toBe('bare');
     expect(bare.headers.get('x-own')).toBe('kept');
     expect(bare.headers.get('x-ratelimit-remaining')).toBe('1');
+  });
+
+  it('merges its headers into the head however the response is written, the response winning a clash', async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '5/minute', headers: 'both' }));
+    app.get('/own', (c) => {
+      c.header('X-RateLimit-Limit', 'mine');
+      return c.text('own');
+    });
+    app.get('/status', (c) => c.text('made', 201, { 'x-own': 'kept' }));
+    app.get('/stream', (c) =>
+      c.body(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('streamed'));
+            controller.close();
+          },
+        }),
+      ),
+    );
+    // A handler answering through the Node response itself, with a status message and a raw header array.
+    app.get('/raw', (c) => {
+      const outgoing = (c.env as { outgoing: import('node:http').ServerResponse }).outgoing;
+      outgoing.writeHead(202, 'Taken', ['x-raw', 'yes']);
+      outgoing.end('raw');
+      return RESPONSE_ALREADY_SENT;
+    });
+    const url = await serve(app);
+
+    const own = await fetch(`${url}/own`);
+    expect(await own.text()).toBe('own');
+    // One field, the handler's: a duplicate would arrive joined as "mine, 5".
+    expect(own.headers.get('x-ratelimit-limit')).toBe('mine');
+    expect(own.headers.get('x-ratelimit-remaining')).toBe('4');
+    expect(own.headers.get('ratelimit-policy')).toBe('"default";q=5;w=60');
+
+    const made = await fetch(`${url}/status`);
+    expect([made.status, await made.text(), made.headers.get('x-own')]).toEqual([201, 'made', 'kept']);
+    expect(made.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(made.headers.get('x-ratelimit-remaining')).toBe('3');
+
+    const streamed = await fetch(`${url}/stream`);
+    expect(await streamed.text()).toBe('streamed');
+    expect(streamed.headers.get('ratelimit')).toMatch(/^"default";r=2;t=\d+$/);
+
+    const raw = await fetch(`${url}/raw`);
+    expect([raw.status, raw.statusText, await raw.text()]).toEqual([202, 'Taken', 'raw']);
+    expect(raw.headers.get('x-raw')).toBe('yes');
+    expect(raw.headers.get('x-ratelimit-remaining')).toBe('1');
+  });
+
+  it("sends the route limiter's headers over the app-wide one's, and the union of both", async () => {
+    const app = new Hono();
+    app.use('*', rateLimiter({ rate: '10/minute', headers: 'legacy' }));
+    app.get('/r', rateLimiter({ rate: '3/minute', headers: 'both' }), (c) => c.text('r'));
+    const url = await serve(app);
+    const res = await fetch(`${url}/r`);
+    expect(await res.text()).toBe('r');
+    expect(res.headers.get('x-ratelimit-limit')).toBe('3');
+    expect(res.headers.get('x-ratelimit-remaining')).toBe('2');
+    expect(res.headers.get('ratelimit-policy')).toBe('"default";q=3;w=60');
   });
 
   it('limits a single route when used as route middleware, counted apart from the app-wide one', async () => {

@@ -1,5 +1,5 @@
 import { type HttpLimitOptions, HttpLimiter, type HttpOutcome, type HttpRequest } from '@distlimiter/core';
-import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa';
+import type { DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
 
 /** Options of `rateLimit`: the core HTTP options plus an optional replacement for the refusal response. */
 export interface KoaRateLimitOptions<StateT = DefaultState, ContextT = DefaultContext>
@@ -18,24 +18,37 @@ export function rateLimit<StateT = DefaultState, ContextT = DefaultContext>(
   const { handler, ...httpOptions } = options;
   // Built now so a bad option fails at start-up, not on the first request.
   const limiter = new HttpLimiter(httpOptions);
-  return async (ctx, next) => {
-    const outcome = await limiter.handle(new KoaHttpRequest(ctx));
-    // What ctx.set(object) does for string values, without the arrays it builds for every call.
-    if (!ctx.headerSent) {
-      const headers = outcome.headers;
-      for (const name in headers) ctx.res.setHeader(name, headers[name]!);
-    }
-    if (outcome.allowed) return next();
-    if (handler) return handler(ctx, outcome);
-    ctx.status = outcome.status;
-    if (outcome.body !== null && typeof outcome.body === 'object') {
-      ctx.body = outcome.body;
-    } else {
-      // Koa sends a bare string as text/plain; the contract is JSON whatever the body's shape.
-      ctx.type = 'application/json';
-      ctx.body = JSON.stringify(outcome.body ?? null);
-    }
+  // Not async: on a synchronous backend (memory, default options) the decision is applied and next()
+  // called with no promise or microtask of our own; Koa only needs a promise back, which next() is.
+  return (ctx, next) => {
+    const outcome = limiter.evaluate(new KoaHttpRequest(ctx));
+    if (outcome instanceof Promise) return outcome.then((o) => apply(ctx, next, o, handler));
+    return apply(ctx, next, outcome, handler);
   };
+}
+
+function apply<StateT, ContextT>(
+  ctx: ParameterizedContext<StateT, ContextT>,
+  next: Next,
+  outcome: HttpOutcome,
+  handler: KoaRateLimitOptions<StateT, ContextT>['handler'],
+): Promise<void> {
+  // What ctx.set(object) does for string values, without the arrays it builds for every call.
+  if (!ctx.headerSent) {
+    const headers = outcome.headers;
+    for (const name in headers) ctx.res.setHeader(name, headers[name]!);
+  }
+  if (outcome.allowed) return next();
+  if (handler) return Promise.resolve(handler(ctx, outcome));
+  ctx.status = outcome.status;
+  if (outcome.body !== null && typeof outcome.body === 'object') {
+    ctx.body = outcome.body;
+  } else {
+    // Koa sends a bare string as text/plain; the contract is JSON whatever the body's shape.
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(outcome.body ?? null);
+  }
+  return Promise.resolve();
 }
 
 // A class rather than an object literal with a closure, so a request costs one small allocation; what the

@@ -19,7 +19,11 @@ export function choosePlacement(): Placement {
   const cpus = os.availableParallelism();
   const taskset = spawnSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
   if (cpus < 2 || taskset.error || taskset.status !== 0) {
-    return { serverCpu: undefined, loadCpus: undefined, describe: 'no CPU pinning (needs taskset and 2 CPUs)' };
+    return {
+      serverCpu: undefined,
+      loadCpus: undefined,
+      describe: 'no CPU pinning (needs taskset and 2 CPUs)',
+    };
   }
   const serverCpu = cpus - 1;
   const loadCpus = cpus === 2 ? '0' : `0-${cpus - 2}`;

@@ -32,7 +32,13 @@ export const FULL_HTTP: HttpPlan = {
   pairedMs: 3000,
 };
 /** Smoke run. */
-export const QUICK_HTTP: HttpPlan = { ...FULL_HTTP, processes: 1, warmupMs: 1000, soloRounds: 1, pairedRounds: 1 };
+export const QUICK_HTTP: HttpPlan = {
+  ...FULL_HTTP,
+  processes: 1,
+  warmupMs: 1000,
+  soloRounds: 1,
+  pairedRounds: 1,
+};
 
 /** One framework's figures. */
 export interface FrameworkResult {
@@ -84,7 +90,11 @@ function emptySamples(): Record<Variant, number[]> {
 }
 
 /** Each variant's mean over its processes, appended to `samples` as one round. */
-function addRound(samples: Record<Variant, number[]>, slots: readonly Slot[], rates: readonly number[]): void {
+function addRound(
+  samples: Record<Variant, number[]>,
+  slots: readonly Slot[],
+  rates: readonly number[],
+): void {
   const sums: Record<Variant, number> = { bare: 0, ours: 0, peer: 0 };
   const counts: Record<Variant, number> = { bare: 0, ours: 0, peer: 0 };
   slots.forEach((slot, i) => {

@@ -43,4 +43,3 @@ export function stopServer(server: Server): Promise<void> {
     server.child.kill('SIGTERM');
   });
 }
-
