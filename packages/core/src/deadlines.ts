@@ -3,6 +3,14 @@ import { DistLimiterError, BackendError, BackendTimeoutError } from './errors.js
 interface Pending {
   readonly deadline: number;
   readonly reject: (error: Error) => void;
+  readonly late: () => Error;
+}
+
+// BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
+function backendFailure(error: unknown): Error {
+  return error instanceof DistLimiterError
+    ? error
+    : new BackendError(`Backend call failed: ${String(error)}`, { cause: error });
 }
 
 /**
@@ -14,12 +22,26 @@ export class Deadlines {
   private readonly pending = new Set<Pending>();
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly backendLate = () => new BackendTimeoutError(this.timeoutMs);
+
   constructor(private readonly timeoutMs: number) {}
 
   /** Resolves like `work`, or rejects with BackendTimeoutError once the deadline has passed. */
   bound<T>(work: Promise<T>): Promise<T> {
+    return this.race(work, this.backendLate, backendFailure);
+  }
+
+  /**
+   * Settles like `work`, or rejects with `late()` once the deadline has passed; a rejection of `work` is
+   * passed through `failed` (default: as is).
+   */
+  race<T>(
+    work: PromiseLike<T>,
+    late: () => Error,
+    failed: (error: unknown) => unknown = (error) => error,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: performance.now() + this.timeoutMs, reject };
+      const entry: Pending = { deadline: performance.now() + this.timeoutMs, reject, late };
       this.pending.add(entry);
       if (this.timer === undefined) this.arm();
       work.then(
@@ -29,12 +51,7 @@ export class Deadlines {
         },
         (error: unknown) => {
           this.pending.delete(entry);
-          // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
-          reject(
-            error instanceof DistLimiterError
-              ? error
-              : new BackendError(`Backend call failed: ${String(error)}`, { cause: error }),
-          );
+          reject(failed(error));
         },
       );
     });
@@ -51,7 +68,7 @@ export class Deadlines {
     for (const entry of this.pending) {
       if (entry.deadline <= now) {
         this.pending.delete(entry);
-        entry.reject(new BackendTimeoutError(this.timeoutMs));
+        entry.reject(entry.late());
       }
     }
     if (this.pending.size > 0) this.arm();

@@ -10,6 +10,7 @@ export type DistLimiterErrorCode =
   | 'ERR_DL_BACKEND'
   | 'ERR_DL_BACKEND_TIMEOUT'
   | 'ERR_DL_CLOSED'
+  | 'ERR_DL_CALLBACK_TIMEOUT'
   | 'ERR_DL_LIMITED';
 
 /** Base class of every error distlimiter throws. */
@@ -114,6 +115,17 @@ export class BackendError extends DistLimiterError {
 export class BackendTimeoutError extends BackendError {
   constructor(timeoutMs: number) {
     super(`The backend did not answer within ${timeoutMs} ms.`, undefined, 'ERR_DL_BACKEND_TIMEOUT');
+  }
+}
+
+/** An async option callback (keyBy, skip, cost, message) did not settle within the limiter's timeoutMs. */
+export class CallbackTimeoutError extends DistLimiterError {
+  /** The option whose callback was too slow. */
+  readonly callback: string;
+
+  constructor(callback: string, timeoutMs: number) {
+    super('ERR_DL_CALLBACK_TIMEOUT', `The ${callback} option did not settle within ${timeoutMs} ms.`);
+    this.callback = callback;
   }
 }
 

@@ -10,6 +10,7 @@ export {
   RateLimitExceeded,
   BackendError,
   BackendTimeoutError,
+  CallbackTimeoutError,
   ClosedError,
 } from './errors.js';
 export {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Decision } from '../decision.js';
-import { InvalidCostError, InvalidKeyError, InvalidOptionError } from '../errors.js';
+import { Deadlines } from '../deadlines.js';
+import { CallbackTimeoutError, InvalidCostError, InvalidKeyError, InvalidOptionError } from '../errors.js';
 import type { RateLimiter } from '../limiter.js';
 import { RateHeaders } from './headers.js';
 import { ipNetwork } from './ip.js';
@@ -75,6 +76,9 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private readonly plain: boolean;
   // What limit() is given for the fixed cost: undefined for 1, the default, so the limiter skips a lookup.
   private readonly costOptions: { cost: number } | undefined;
+  // Bounds async callbacks (keyBy, skip, cost, message) by the limiter's timeoutMs, so a hung lookup in
+  // one of them cannot hang the request.
+  private readonly callbackDeadlines: Deadlines;
   // The last client network seen and its key (see ipKey).
   private lastNetwork: string | undefined;
   private lastIpKey = '';
@@ -107,6 +111,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     this.plain =
       !this.hasExemptions && s.skip === undefined && s.keyBy === undefined && typeof s.cost === 'number';
     this.costOptions = typeof s.cost === 'number' && s.cost !== 1 ? { cost: s.cost } : undefined;
+    this.callbackDeadlines = new Deadlines(this.limiter.timeoutMs);
   }
 
   /**
@@ -242,7 +247,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       return false;
     }
     if (!isPromiseLike(skip)) return Boolean(skip);
-    return Promise.resolve(skip).then(Boolean, (error: unknown) => {
+    return this.bounded('skip', skip).then(Boolean, (error: unknown) => {
       this.configError('skip', error, request);
       return false;
     });
@@ -259,7 +264,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       return this.ipKey(request);
     }
     if (isPromiseLike(value)) {
-      return Promise.resolve(value).then(
+      return this.bounded('keyBy', value).then(
         (v) => this.finishKey(v, request),
         (error: unknown) => {
           this.configError('keyBy', error, request);
@@ -319,7 +324,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       return 1;
     }
     if (isPromiseLike(value)) {
-      return Promise.resolve(value).then(
+      return this.bounded('cost', value).then(
         (v) => this.checkCost(v, request),
         (error: unknown) => {
           this.configError('cost', error, request);
@@ -365,12 +370,20 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     if (typeof message !== 'function') return message;
     try {
       let body: unknown = message(request, decision);
-      if (isPromiseLike(body)) body = await body;
+      if (isPromiseLike(body)) body = await this.bounded('message', body);
       return body;
     } catch (error) {
       this.configError('message', error, request);
       return refusalBody(decision);
     }
+  }
+
+  // A callback's promise, rejected with CallbackTimeoutError if it has not settled within timeoutMs.
+  private bounded<T>(callback: string, work: PromiseLike<T>): Promise<T> {
+    return this.callbackDeadlines.race(
+      work,
+      () => new CallbackTimeoutError(callback, this.limiter.timeoutMs),
+    );
   }
 
   private backendFailure(cause: unknown, request: HttpRequest): HttpOutcome {

@@ -55,11 +55,14 @@ export interface HttpLimitOptions {
   backend?: Backend;
   /** Key namespace (default "dl"). */
   prefix?: string;
-  /** Backend timeout in ms (default 1000). */
+  /**
+   * Backend timeout in ms (default 1000). Async keyBy, skip, cost and message callbacks are bounded by it
+   * too: one that has not settled by then gets its documented fallback and a 'configError' event.
+   */
   timeoutMs?: number;
   /** Who is limited: a KeyFunction, or `ip()` / `header(name)` (default: `ip()`). */
   keyBy?: KeyFunction;
-  /** Return true to let a request through uncounted; if it throws, the request is counted. */
+  /** Return true to let a request through uncounted; if it throws, rejects or times out, the request is counted. */
   skip?: (request: HttpRequest) => boolean | Promise<boolean>;
   /** Paths never limited: exact strings, or RegExps tested against the path. */
   exemptPaths?: readonly (string | RegExp)[];
