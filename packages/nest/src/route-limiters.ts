@@ -1,8 +1,21 @@
 import type { HttpLimiter } from '@distlimiter/core';
 import type { Type } from '@nestjs/common';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
 import type { Reflector } from '@nestjs/core';
 import type { RateLimitOverride } from './decorators.js';
 import { RATE_LIMIT_METADATA, SKIP_RATE_LIMIT_METADATA } from './tokens.js';
+
+// "/" for @Controller(), the path for @Controller('users'), paths joined for @Controller(['a', 'b']).
+function controllerPath(reflector: Reflector, controller: Type<unknown>): string {
+  const path = reflector.get<string | string[] | undefined>(PATH_METADATA, controller);
+  if (Array.isArray(path)) return path.map(normalise).join(',');
+  return normalise(path);
+}
+
+function normalise(path: string | undefined): string {
+  if (path === undefined || path === '' || path === '/') return '/';
+  return path.startsWith('/') ? path : `/${path}`;
+}
 
 // Per app-wide limiter and controller, the limiters derived for its decorated handlers (keyed by handler)
 // and for the controller itself (keyed by the class). Shared by every guard instance (Nest makes one per
@@ -47,10 +60,12 @@ export function limiterFor(
 ): HttpLimiter | undefined {
   if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, handler)) return undefined;
   const own = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, handler);
-  // Scopes are names, not identities, so every instance of the app counts the same route under one key.
-  if (own !== undefined) return derive(base, controller, handler, own, `${controller.name}.${handler.name}`);
+  // Scopes are names, not identities, so every instance of the app counts the same route under one key;
+  // the controller's path is part of the name, so two controllers of one class name never share a count.
+  const name = `${controllerPath(reflector, controller)} ${controller.name}`;
+  if (own !== undefined) return derive(base, controller, handler, own, `${name}.${handler.name}`);
   if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, controller)) return undefined;
   const shared = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, controller);
-  if (shared !== undefined) return derive(base, controller, controller, shared, controller.name);
+  if (shared !== undefined) return derive(base, controller, controller, shared, name);
   return base;
 }

@@ -77,6 +77,27 @@ describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
     expect(body.retryAfter).toBe(Number(refused.headers.get('retry-after')));
   });
 
+  it('counts same-named controllers on different paths apart', async () => {
+    // Two feature modules may each declare an ItemsController; their decorated handlers share a name too.
+    const itemsController = (path: string) => {
+      @Controller(path)
+      class ItemsController {
+        @Get()
+        @RateLimit('2/minute')
+        list(): string {
+          return path;
+        }
+      }
+      return ItemsController;
+    };
+    const url = await start(
+      appModule('100/minute', [itemsController('shop'), itemsController('admin')]),
+      platform,
+    );
+    expect(await statuses(`${url}/shop`, 3)).toEqual([200, 200, 429]);
+    expect(await statuses(`${url}/admin`, 3)).toEqual([200, 200, 429]);
+  });
+
   it('lets a @SkipRateLimit() handler through uncounted, without headers', async () => {
     @Controller()
     class MixedController {
