@@ -34,7 +34,7 @@ function apply<StateT, ContextT>(
   handler: KoaRateLimitOptions<StateT, ContextT>['handler'],
 ): Promise<void> {
   // What ctx.set(object) does for string values, without the arrays it builds for every call.
-  if (!ctx.headerSent) {
+  if (!ctx.res.headersSent) {
     const headers = outcome.headers;
     for (const name in headers) ctx.res.setHeader(name, headers[name]!);
   }
@@ -54,12 +54,12 @@ function apply<StateT, ContextT>(
 // A class rather than an object literal with a closure, so a request costs one small allocation; what the
 // limiter only reads when configured to (method, path, route) is computed when asked.
 class KoaHttpRequest implements HttpRequest {
-  // ctx.ip already honours app.proxy, so X-Forwarded-For counts only when the app trusts it.
+  // request.ip already honours app.proxy, so X-Forwarded-For counts only when the app trusts it.
   readonly ip: string | undefined;
   readonly raw: ParameterizedContext;
 
   constructor(ctx: ParameterizedContext) {
-    this.ip = ctx.ip || undefined;
+    this.ip = ctx.request.ip || undefined;
     this.raw = ctx;
   }
 

@@ -36,7 +36,7 @@ function wrk(version: string): LoadGenerator {
     concurrent: true,
     run: (url, settings, seconds, cpus) =>
       new Promise((resolve, reject) => {
-        const wrkArgs = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, url];
+        const wrkArgs = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '--timeout', '10s', url];
         const [command, args] = cpus ? ['taskset', ['-c', cpus, 'wrk', ...wrkArgs]] : ['wrk', wrkArgs];
         execFile(command, args as string[], (error, stdout) => {
           if (error) return reject(new Error(`wrk ${args.join(' ')} failed: ${error.message}`));

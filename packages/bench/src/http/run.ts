@@ -24,7 +24,7 @@ export interface HttpPlan {
 /** Full run. */
 export const FULL_HTTP: HttpPlan = {
   connections: 50,
-  processes: 2,
+  processes: Number(process.env.BENCH_PROCESSES ?? 2),
   warmupMs: 2000,
   soloRounds: 3,
   soloSliceMs: 1000,

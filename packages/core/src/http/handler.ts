@@ -80,6 +80,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   // one of them cannot hang the request.
   private readonly callbackDeadlines: Deadlines;
   // The last client network seen and its key (see ipKey).
+  private lastIp: string | undefined;
   private lastNetwork: string | undefined;
   private lastIpKey = '';
 
@@ -291,11 +292,13 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   // Never a shared bucket: a request without a usable key is limited by its IP, and only a request
   // without even an IP lands in the one shared "unknown-ip" bucket, with a warning saying why.
   private ipKey(request: HttpRequest): string {
-    const network = ipNetwork(request.ip);
+    const ip = request.ip;
+    // Requests come in bursts from one client, so the last key is often the one needed again.
+    if (ip === this.lastIp && ip !== undefined) return this.lastIpKey;
+    const network = ipNetwork(ip);
     if (network !== undefined) {
-      // Requests come in bursts from one client, so the last key is often the one needed again.
-      if (network === this.lastNetwork) return this.lastIpKey;
-      const key = this.keyPrefix + sourceKey('ip', network);
+      const key = network === this.lastNetwork ? this.lastIpKey : this.keyPrefix + sourceKey('ip', network);
+      this.lastIp = ip;
       this.lastNetwork = network;
       this.lastIpKey = key;
       return key;
