@@ -4,6 +4,7 @@ import type { Variant } from './apps/types.js';
 import { FRAMEWORKS, type Framework } from './frameworks.js';
 import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
+import { compileServer } from './compile.js';
 import { type Server, startServer, stopServer } from './servers.js';
 
 /** Load settings, phases and rounds of Part B; `--quick` shrinks them. */
@@ -119,6 +120,7 @@ async function measureFramework(
   plan: HttpPlan,
   generator: LoadGenerator,
   placement: Placement,
+  script: string,
 ): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'>> {
   const slots: Slot[] = [];
   const problems: string[] = [];
@@ -135,7 +137,7 @@ async function measureFramework(
   try {
     for (let p = 0; p < plan.processes; p++) {
       for (const variant of VARIANTS) {
-        const server = await startServer(f.id, variant);
+        const server = await startServer(script, f.id, variant);
         slots.push({ variant, server, url: `http://127.0.0.1:${server.port}/` });
         if (placement.serverCpu !== undefined && server.child.pid) pin(server.child.pid, placement.serverCpu);
       }
@@ -182,14 +184,15 @@ export async function runHttp(
 ): Promise<HttpResults> {
   const generator = pickLoadGenerator();
   const placement = choosePlacement();
-  log(`http: load from ${generator.name}; ${placement.describe}`);
+  const script = await compileServer();
+  log(`http: load from ${generator.name}; ${placement.describe}; servers compiled to ${script}`);
   const frameworks: FrameworkResult[] = [];
   const failed: HttpResults['failed'] = [];
   for (const f of FRAMEWORKS) {
     if (only !== undefined && !only.includes(f.id)) continue;
     log(`http: ${f.label} (bare, distlimiter, ${f.peer})`);
     try {
-      const measured = await measureFramework(f, plan, generator, placement);
+      const measured = await measureFramework(f, plan, generator, placement, script);
       frameworks.push({ framework: f.label, peerName: f.peer, strict: f.strict, ...measured });
     } catch (error) {
       failed.push({ framework: f.label, error: error instanceof Error ? error.message : String(error) });

@@ -9,11 +9,12 @@ export interface Server {
   child: ChildProcess;
 }
 
-/** Forks the app of `framework` in `variant` and resolves once it listens. */
-export function startServer(framework: string, variant: Variant): Promise<Server> {
+/** Forks the compiled server `script` serving `framework` in `variant`, and resolves once it listens. */
+export function startServer(script: string, framework: string, variant: Variant): Promise<Server> {
   return new Promise((resolve, reject) => {
-    // No --expose-gc or inspector flags matter here; the loader flags (tsx, source condition) do.
-    const child = fork(new URL('./server.ts', import.meta.url), [framework, variant], {
+    // Plain node on the compiled server (see compile.ts): none of this process's loader flags.
+    const child = fork(script, [framework, variant], {
+      execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const timer = setTimeout(() => {
