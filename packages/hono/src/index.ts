@@ -4,6 +4,7 @@ import {
   type HttpOutcome,
   type HttpRequest,
   InvalidOptionError,
+  RATE_LIMIT_HEADER_NAMES,
 } from '@distlimiter/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -63,15 +64,7 @@ function nodeOutgoing(c: Context): NodeOutgoing | undefined {
     : undefined;
 }
 
-// Lower-cased names of every header the limiter sends, to spot a response that sets one itself.
-const LIMIT_HEADER_NAMES = new Set([
-  'x-ratelimit-limit',
-  'x-ratelimit-remaining',
-  'x-ratelimit-reset',
-  'ratelimit-policy',
-  'ratelimit',
-  'retry-after',
-]);
+// Names shorter than the shortest of those ('ratelimit') cannot be one, so they skip the lookup.
 const SHORTEST_LIMIT_HEADER = 9;
 
 /**
@@ -114,7 +107,7 @@ function withLimits(outgoing: NodeOutgoing, limits: Record<string, string>, give
   }
   const headers = given as Record<string, string>;
   for (const name in headers) {
-    if (name.length >= SHORTEST_LIMIT_HEADER && LIMIT_HEADER_NAMES.has(name.toLowerCase())) {
+    if (name.length >= SHORTEST_LIMIT_HEADER && RATE_LIMIT_HEADER_NAMES.has(name.toLowerCase())) {
       for (const ours in limits) if (ours.toLowerCase() === name.toLowerCase()) delete limits[ours];
     }
     limits[name] = headers[name]!;

@@ -8,6 +8,16 @@ import type { HeaderMode } from './types.js';
 //   RateLimit: "default";r=57;t=23             (r = available quota, t = seconds of the effective window)
 // Legacy fields are the de facto X-RateLimit-* trio, with Reset as a Unix time in seconds.
 
+/** Lower-cased names of every header the limiter may send, e.g. for an adapter spotting an app's own. */
+export const RATE_LIMIT_HEADER_NAMES: ReadonlySet<string> = new Set([
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'ratelimit-policy',
+  'ratelimit',
+  'retry-after',
+]);
+
 /** Whole seconds, rounded up and never negative: what delay-seconds style fields carry. */
 export function ceilSeconds(ms: number): number {
   return ms <= 0 ? 0 : Math.ceil(ms / 1000);
