@@ -64,7 +64,7 @@ function nodeOutgoing(c: Context): NodeOutgoing | undefined {
     : undefined;
 }
 
-// Names shorter than the shortest of those ('ratelimit') cannot be one, so they skip the lookup.
+// Names shorter than the shortest in RATE_LIMIT_HEADER_NAMES ('ratelimit') cannot be one of them.
 const SHORTEST_LIMIT_HEADER = 9;
 
 /**
