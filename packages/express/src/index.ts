@@ -102,5 +102,6 @@ function apply(
     next(error);
     return;
   }
+  // Outside the try, so an error thrown further down the chain is never reported as ours.
   next();
 }
