@@ -64,16 +64,28 @@ function nodeOutgoing(c: Context): NodeOutgoing | undefined {
     : undefined;
 }
 
-// Names shorter than the shortest in RATE_LIMIT_HEADER_NAMES ('ratelimit') cannot be one of them.
+// Every name in RATE_LIMIT_HEADER_NAMES starts with "x" or "r" and is at least 9 characters long
+// ("ratelimit"), so most of a response's own header names are ruled out without lower-casing them.
 const SHORTEST_LIMIT_HEADER = 9;
+const LOWER_X = 0x78;
+const LOWER_R = 0x72;
+
+function isRateLimitHeader(name: string): boolean {
+  const first = name.charCodeAt(0) | 0x20;
+  return (
+    (first === LOWER_X || first === LOWER_R) &&
+    name.length >= SHORTEST_LIMIT_HEADER &&
+    RATE_LIMIT_HEADER_NAMES.has(name.toLowerCase())
+  );
+}
 
 /**
  * Hands `limits` to the response's writeHead together with the server's own headers, instead of calling
  * setHeader for each. Node writes a head given all at once to writeHead on a lean path; a setHeader
  * before it sends writeHead down its merging path, and on @hono/node-server five headers set that way
  * cost about a tenth of a hello-world request. A header the response sets itself wins over ours, as it
- * would with setHeader. `limits` is this request's own record (built per decision), so it is filled in
- * place: copying it would cost more than the whole merge.
+ * would with setHeader. `limits` is this request's own record (built per decision), so it may be changed
+ * in place.
  */
 function addAtWriteHead(outgoing: NodeOutgoing, limits: Record<string, string>): void {
   const earlier = outgoing[LIMITS];
@@ -98,21 +110,29 @@ function writeHeadWithLimits(this: NodeOutgoing, status: number, a?: unknown, b?
   return writeHead.call(this, status, withLimits(this, limits, a));
 }
 
+/**
+ * The server's headers and ours as one flat [name, value, ...] list, which Node walks by index; for an
+ * object it walks the keys and checks each is the object's own, a measured 3% of a Hono hello world.
+ */
 function withLimits(outgoing: NodeOutgoing, limits: Record<string, string>, given: unknown): unknown {
-  if (given === undefined || given === null) return limits;
-  if (typeof given !== 'object' || Array.isArray(given)) {
-    // Raw header arrays are rare: let Node merge them its slower way.
-    for (const name in limits) outgoing.setHeader!(name, limits[name]!);
-    return given;
-  }
-  const headers = given as Record<string, string>;
-  for (const name in headers) {
-    if (name.length >= SHORTEST_LIMIT_HEADER && RATE_LIMIT_HEADER_NAMES.has(name.toLowerCase())) {
-      for (const ours in limits) if (ours.toLowerCase() === name.toLowerCase()) delete limits[ours];
+  const flat: string[] = [];
+  if (given !== undefined && given !== null) {
+    if (typeof given !== 'object' || Array.isArray(given)) {
+      // Raw header arrays are rare: let Node merge them its slower way.
+      for (const name in limits) outgoing.setHeader!(name, limits[name]!);
+      return given;
     }
-    limits[name] = headers[name]!;
+    const headers = given as Record<string, string>;
+    for (const name in headers) {
+      if (isRateLimitHeader(name)) {
+        const lower = name.toLowerCase();
+        for (const ours in limits) if (ours.toLowerCase() === lower) delete limits[ours];
+      }
+      flat.push(name, headers[name]!);
+    }
   }
-  return limits;
+  for (const name in limits) flat.push(name, limits[name]!);
+  return flat;
 }
 
 // A class rather than an object literal with closures, so a request costs one small allocation; the
@@ -193,8 +213,10 @@ function apply(
   }
   const outgoing = nodeOutgoing(c);
   if (outgoing !== undefined) {
-    // Shared records (no headers, a backend failure's) are frozen; only a decision's own is filled in.
-    if (headersOn && !Object.isFrozen(headers)) addAtWriteHead(outgoing, headers as Record<string, string>);
+    // Only a decision's headers are this request's own record; the shared ones (a backend failure's) are
+    // frozen and carry nothing to merge.
+    if (headersOn && outcome.decision !== undefined)
+      addAtWriteHead(outgoing, headers as Record<string, string>);
     return next();
   }
   return applyWithoutNode(c, next, headers);

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { InvalidOptionError } from '@distlimiter/core';
+import { InvalidOptionError, RATE_LIMIT_HEADER_NAMES } from '@distlimiter/core';
 import { listenOn, OpenServers, statuses } from '@distlimiter/testkit';
 import { serve as nodeServe } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -57,6 +57,7 @@ describe('@distlimiter/hono', () => {
     app.use('*', rateLimiter({ rate: '5/minute', headers: 'both' }));
     app.get('/own', (c) => {
       c.header('X-RateLimit-Limit', 'mine');
+      c.header('ratelimit', 'also mine');
       return c.text('own');
     });
     app.get('/status', (c) => c.text('made', 201, { 'x-own': 'kept' }));
@@ -83,6 +84,7 @@ describe('@distlimiter/hono', () => {
     expect(await own.text()).toBe('own');
     // One field, the handler's: a duplicate would arrive joined as "mine, 5".
     expect(own.headers.get('x-ratelimit-limit')).toBe('mine');
+    expect(own.headers.get('ratelimit')).toBe('also mine');
     expect(own.headers.get('x-ratelimit-remaining')).toBe('4');
     expect(own.headers.get('ratelimit-policy')).toBe('"default";q=5;w=60');
 
@@ -99,6 +101,14 @@ describe('@distlimiter/hono', () => {
     expect([raw.status, raw.statusText, await raw.text()]).toEqual([202, 'Taken', 'raw']);
     expect(raw.headers.get('x-raw')).toBe('yes');
     expect(raw.headers.get('x-ratelimit-remaining')).toBe('1');
+  });
+
+  it('can rule out a header by its first letter and length: every limit header starts with x or r', () => {
+    // The writeHead merge skips the lower-casing for names that cannot clash; this is what it relies on.
+    for (const name of RATE_LIMIT_HEADER_NAMES) {
+      expect(name[0] === 'x' || name[0] === 'r').toBe(true);
+      expect(name.length).toBeGreaterThanOrEqual('ratelimit'.length);
+    }
   });
 
   it("sends the route limiter's headers over the app-wide one's, and the union of both", async () => {
