@@ -111,24 +111,26 @@ function writeHeadWithLimits(this: NodeOutgoing, status: number, a?: unknown, b?
 }
 
 /**
- * The server's headers and ours as one flat [name, value, ...] list, which Node walks by index; for an
- * object it walks the keys and checks each is the object's own, a measured 3% of a Hono hello world.
+ * The server's headers and ours as one flat [name, value, ...] list, which Node walks by index; an object
+ * it walks by key, checking each is the object's own. With the first-letter check above, this measured 3%
+ * faster on a Hono hello world than merging the server's object into ours.
  */
 function withLimits(outgoing: NodeOutgoing, limits: Record<string, string>, given: unknown): unknown {
-  const flat: string[] = [];
+  // Values are mostly strings; a server may pass numbers (Content-Length) or arrays (Set-Cookie).
+  const flat: unknown[] = [];
   if (given !== undefined && given !== null) {
     if (typeof given !== 'object' || Array.isArray(given)) {
       // Raw header arrays are rare: let Node merge them its slower way.
       for (const name in limits) outgoing.setHeader!(name, limits[name]!);
       return given;
     }
-    const headers = given as Record<string, string>;
+    const headers = given as Record<string, unknown>;
     for (const name in headers) {
       if (isRateLimitHeader(name)) {
         const lower = name.toLowerCase();
         for (const ours in limits) if (ours.toLowerCase() === lower) delete limits[ours];
       }
-      flat.push(name, headers[name]!);
+      flat.push(name, headers[name]);
     }
   }
   for (const name in limits) flat.push(name, limits[name]!);
