@@ -4,7 +4,7 @@ import {
   type HttpOutcome,
   type HttpRequest,
   InvalidOptionError,
-  RATE_LIMIT_HEADER_NAMES,
+  isRateLimitHeaderName,
 } from '@distlimiter/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -64,21 +64,6 @@ function nodeOutgoing(c: Context): NodeOutgoing | undefined {
     : undefined;
 }
 
-// Every name in RATE_LIMIT_HEADER_NAMES starts with "x" or "r" and is at least 9 characters long
-// ("ratelimit"), so most of a response's own header names are ruled out without lower-casing them.
-const SHORTEST_LIMIT_HEADER = 9;
-const LOWER_X = 0x78;
-const LOWER_R = 0x72;
-
-function isRateLimitHeader(name: string): boolean {
-  const first = name.charCodeAt(0) | 0x20;
-  return (
-    (first === LOWER_X || first === LOWER_R) &&
-    name.length >= SHORTEST_LIMIT_HEADER &&
-    RATE_LIMIT_HEADER_NAMES.has(name.toLowerCase())
-  );
-}
-
 /**
  * Hands `limits` to the response's writeHead together with the server's own headers, instead of calling
  * setHeader for each. Node writes a head given all at once to writeHead on a lean path; a setHeader
@@ -112,8 +97,8 @@ function writeHeadWithLimits(this: NodeOutgoing, status: number, a?: unknown, b?
 
 /**
  * The server's headers and ours as one flat [name, value, ...] list, which Node walks by index; an object
- * it walks by key, checking each is the object's own. With the first-letter check above, this measured 3%
- * faster on a Hono hello world than merging the server's object into ours.
+ * it walks by key, checking each is the object's own. With isRateLimitHeaderName's first-letter check,
+ * this measured 3% faster on a Hono hello world than merging the server's object into ours.
  */
 function withLimits(outgoing: NodeOutgoing, limits: Record<string, string>, given: unknown): unknown {
   // Values are mostly strings; a server may pass numbers (Content-Length) or arrays (Set-Cookie).
@@ -126,7 +111,7 @@ function withLimits(outgoing: NodeOutgoing, limits: Record<string, string>, give
     }
     const headers = given as Record<string, unknown>;
     for (const name in headers) {
-      if (isRateLimitHeader(name)) {
+      if (isRateLimitHeaderName(name)) {
         const lower = name.toLowerCase();
         for (const ours in limits) if (ours.toLowerCase() === lower) delete limits[ours];
       }

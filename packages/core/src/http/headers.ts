@@ -18,6 +18,25 @@ export const RATE_LIMIT_HEADER_NAMES: ReadonlySet<string> = new Set([
   'retry-after',
 ]);
 
+// Derived from the set, so a name added there is never ruled out: the shortest length, and which first
+// letters occur (lower-case ASCII, by code).
+const SHORTEST_NAME = Math.min(...[...RATE_LIMIT_HEADER_NAMES].map((n) => n.length));
+const FIRST_LETTERS = new Uint8Array(128);
+for (const n of RATE_LIMIT_HEADER_NAMES) FIRST_LETTERS[n.charCodeAt(0)] = 1;
+
+/**
+ * Whether `name` (any case) is one of RATE_LIMIT_HEADER_NAMES. Most names are ruled out by length and first
+ * letter without being lower-cased, which matters to adapters checking every header of every response.
+ */
+export function isRateLimitHeaderName(name: string): boolean {
+  // `| 0x20` lower-cases an ASCII letter; every name in the set starts with one.
+  return (
+    name.length >= SHORTEST_NAME &&
+    FIRST_LETTERS[(name.charCodeAt(0) | 0x20) & 0x7f] === 1 &&
+    RATE_LIMIT_HEADER_NAMES.has(name.toLowerCase())
+  );
+}
+
 /** Whole seconds, rounded up and never negative: what delay-seconds style fields carry. */
 export function ceilSeconds(ms: number): number {
   return ms <= 0 ? 0 : Math.ceil(ms / 1000);

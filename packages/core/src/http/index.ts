@@ -9,6 +9,7 @@ export {
   formatRateLimitPolicy,
   formatRateLimit,
   RATE_LIMIT_HEADER_NAMES,
+  isRateLimitHeaderName,
 } from './headers.js';
 export { refusalBody, type RefusalBody, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE_BODY } from './response.js';
 export { HTTP_LIMIT_OPTION_KEYS, LIMITER_OPTION_KEYS, DEFAULT_RATE } from './options.js';

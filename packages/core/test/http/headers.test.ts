@@ -5,7 +5,9 @@ import {
   formatRateLimitPolicy,
   type HeaderMode,
   hybrid,
+  isRateLimitHeaderName,
   MemoryBackend,
+  RATE_LIMIT_HEADER_NAMES,
   retryAfterSeconds,
   slidingWindow,
   tokenBucket,
@@ -145,5 +147,27 @@ describe('policies', () => {
     for (let i = 0; i < 4; i++) last = await l.handle(req());
     // Second 1: the per-second member has 5 left, the hourly one only 2, so the hourly one binds.
     expect(last.headers).toEqual({ 'RateLimit-Policy': policy, RateLimit: '"default-1";r=2;t=3599' });
+  });
+});
+
+describe('isRateLimitHeaderName', () => {
+  test('knows every name the limiter sends, in any case, and nothing else', () => {
+    for (const name of RATE_LIMIT_HEADER_NAMES) {
+      expect(isRateLimitHeaderName(name)).toBe(true);
+      expect(isRateLimitHeaderName(name.toUpperCase())).toBe(true);
+    }
+    expect(isRateLimitHeaderName('X-RateLimit-Limit')).toBe(true);
+    expect(isRateLimitHeaderName('RateLimit')).toBe(true);
+    for (const other of [
+      '',
+      'x',
+      'Content-Type',
+      'Set-Cookie',
+      'x-ratelimit',
+      'RateLimits',
+      'x-request-id',
+    ]) {
+      expect(isRateLimitHeaderName(other)).toBe(false);
+    }
   });
 });
