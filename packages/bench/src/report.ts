@@ -125,25 +125,41 @@ export function coreBars(r: CoreResults): Bar[] {
 export function httpMarkdown(r: HttpResults): string {
   const { plan } = r;
   const out: string[] = [];
-  const how = r.paired
-    ? `Ratios to the bare app come from ${plan.pairedRounds} side-by-side rounds of ${seconds(plan.pairedMs)}: ` +
-      'the three variants loaded at once, each by its own wrk, while sharing one CPU, so each gets the same ' +
-      'CPU over the same seconds and its rate is inversely its cost per request; the median of the rounds. ' +
-      'In parentheses, the same ratio from the solo rounds, which a slow phase of a shared machine moves ' +
-      'far more.'
-    : 'Ratios to the bare app are medians over the solo rounds (side-by-side rounds need wrk).';
+  const compared =
+    r.pairs === 'cpu'
+      ? "the bare app's CPU time per request (read from /proc) over the variant's, so a server's share of " +
+        'the CPU does not count'
+      : "the variant's requests per second over the bare app's (CPU time per request was unreadable here)";
+  const how = r.pairs
+    ? `Ratios to the bare app come from ${plan.pairRounds} rounds in which each variant is loaded for ` +
+      `${seconds(plan.pairMs)} at the same time as a bare app, the two sharing one CPU, so a slow phase of the ` +
+      `machine hits both alike: ${compared}; the median of the rounds. Which processes meet, and which is ` +
+      'loaded first, rotate between rounds. In parentheses, the same ratio from the solo rounds, which a ' +
+      'slow phase of a shared machine moves far more.'
+    : 'Ratios to the bare app are medians over the solo rounds (pairs need wrk).';
   out.push(
     `### HTTP requests per second, hello world\n\n${r.loadGenerator}, ${plan.connections} connections; ` +
-      `${r.placement}; ${plan.processes} server process(es) per variant, each warmed up for ` +
+      `${r.placement}; ${plan.processes} server process(es) per variant, warmed up together for ` +
       `${seconds(plan.warmupMs)}. Requests per second: each server alone, one ${seconds(plan.soloSliceMs)} ` +
-      `slice per round, ${plan.soloRounds} rounds, median. ${how} Memory stores; limits too high to ever ` +
-      'refuse.\n',
+      `slice per round, ${plan.soloRounds} rounds, median. ${how} "twin" is a second copy of the bare app, ` +
+      'measured like the others: its distance from 1.00 is how far identical servers drift apart in this ' +
+      'run, and a difference between the other ratios smaller than that is noise. Memory stores; limits ' +
+      'too high to ever refuse.\n',
   );
-  const cell = (paired: number, solo: number) =>
-    r.paired ? `${fmtRatio(paired)} (${fmtRatio(solo)})` : fmtRatio(paired);
+  const cell = (ratio: number, solo: number) =>
+    r.pairs ? `${fmtRatio(ratio)} (${fmtRatio(solo)})` : fmtRatio(ratio);
   out.push(
     table(
-      ['framework', 'bare app', 'distlimiter', 'peer limiter', 'peer', 'ours / bare', 'peer / bare'],
+      [
+        'framework',
+        'bare app',
+        'distlimiter',
+        'peer limiter',
+        'peer',
+        'ours / bare',
+        'peer / bare',
+        'twin / bare',
+      ],
       r.frameworks.map((f) => [
         f.framework,
         fmtInt(f.bare),
@@ -152,6 +168,7 @@ export function httpMarkdown(r: HttpResults): string {
         fmtInt(f.peer),
         cell(f.oursRatio, f.soloOursRatio),
         cell(f.peerRatio, f.soloPeerRatio),
+        cell(f.twinRatio, f.soloTwinRatio),
       ]),
     ),
   );

@@ -9,6 +9,8 @@ export interface LoadSettings {
 /** Requests per second over one run, plus anything that makes the number meaningless. */
 export interface LoadResult {
   rps: number;
+  /** Responses counted over the run. */
+  requests: number;
   /** Responses other than 2xx: a limiter that refused, or a broken app. */
   non2xx: number;
   errors: number;
@@ -50,10 +52,12 @@ function wrk(version: string): LoadGenerator {
 export function parseWrk(out: string): LoadResult {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   if (!rps) throw new Error(`wrk printed no Requests/sec:\n${out}`);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(rps[1]),
+    requests,
     non2xx,
     errors: socket ? Number(socket[1]) + Number(socket[2]) + Number(socket[3]) : 0,
     timeouts: socket ? Number(socket[4]) : 0,
@@ -68,6 +72,7 @@ const AUTOCANNON: LoadGenerator = {
     const result = await autocannon({ url, connections: settings.connections, duration: seconds });
     return {
       rps: result.requests.total / result.duration,
+      requests: result.requests.total,
       non2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,

@@ -5,6 +5,7 @@ import { FRAMEWORKS, type Framework } from './frameworks.js';
 import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
 import { compileServer } from './compile.js';
+import { processCpuMs } from './cpu.js';
 import { type Server, startServer, stopServer } from './servers.js';
 
 /** Load settings, phases and rounds of Part B; `--quick` shrinks them. */
@@ -12,25 +13,25 @@ export interface HttpPlan {
   connections: number;
   /** Servers started per variant: a process's memory layout and JIT choices move its speed a little. */
   processes: number;
-  /** Load before measuring, per server. */
+  /** Load before measuring, every server at once. */
   warmupMs: number;
-  /** Solo phase: rounds in which each server, alone, gets one slice of load. */
+  /** Solo phase, for requests per second: rounds in which each server, alone, gets one slice of load. */
   soloRounds: number;
   soloSliceMs: number;
-  /** Side-by-side phase: rounds in which every server is loaded at once, sharing one CPU. */
-  pairedRounds: number;
-  pairedMs: number;
+  /** Pairs phase, for the ratios: rounds in which each variant is loaded beside a bare app, sharing one CPU. */
+  pairRounds: number;
+  pairMs: number;
 }
 
 /** Full run. */
 export const FULL_HTTP: HttpPlan = {
   connections: 50,
   processes: Number(process.env.BENCH_PROCESSES ?? 2),
-  warmupMs: 2000,
+  warmupMs: 4000,
   soloRounds: 3,
   soloSliceMs: 1000,
-  pairedRounds: 6,
-  pairedMs: 3000,
+  pairRounds: 8,
+  pairMs: 2000,
 };
 /** Smoke run. */
 export const QUICK_HTTP: HttpPlan = {
@@ -38,7 +39,7 @@ export const QUICK_HTTP: HttpPlan = {
   processes: 1,
   warmupMs: 1000,
   soloRounds: 1,
-  pairedRounds: 1,
+  pairRounds: 1,
 };
 
 /** One framework's figures. */
@@ -46,18 +47,24 @@ export interface FrameworkResult {
   framework: string;
   peerName: string;
   strict: boolean;
-  /** Requests per second of each variant alone (median over solo rounds; mean over its processes). */
+  /** Requests per second of each variant alone: median over solo rounds of the mean over its processes. */
   bare: number;
   ours: number;
   peer: number;
-  /** Median over rounds of the round's ratio to the bare app, side by side when possible, else solo. */
+  /** Median over rounds of the ratio to the bare app: from the pairs when possible, else solo. */
   oursRatio: number;
   peerRatio: number;
+  /** The same for a second copy of the bare app: how far identical servers drift apart (the noise floor). */
+  twinRatio: number;
   /** The same ratios from the solo rounds, which a slow phase of a shared machine moves far more. */
   soloOursRatio: number;
   soloPeerRatio: number;
-  /** Per variant and phase, the rate of each round. */
-  samples: { solo: Record<Variant, number[]>; paired: Record<Variant, number[]> };
+  soloTwinRatio: number;
+  /**
+   * Per variant, each round's figure: requests per second (solo), and in pairs the bare app's CPU time per
+   * request over the variant's (or, where CPU time is unreadable, the variant's rate over the bare app's).
+   */
+  samples: { solo: Record<Variant, number[]>; pairs: Record<Variant, number[]> };
   /** Anything that invalidates a run (non-2xx answers, socket errors); empty when clean. */
   problems: string[];
 }
@@ -67,13 +74,17 @@ export interface HttpResults {
   plan: HttpPlan;
   loadGenerator: string;
   placement: string;
-  /** Whether the ratios come from the side-by-side phase (needs wrk). */
-  paired: boolean;
+  /** Whether the ratios come from pairs (needs wrk), and what the pairs compare. */
+  pairs: 'cpu' | 'rps' | false;
   frameworks: FrameworkResult[];
   failed: { framework: string; error: string }[];
 }
 
-const VARIANTS: readonly Variant[] = ['bare', 'ours', 'peer'];
+const VARIANTS: readonly Variant[] = ['bare', 'ours', 'peer', 'twin'];
+/** Load both servers of a pair get, at the same time, before their measured slice. */
+const PAIR_LEAD_IN_MS = 1000;
+/** The variants measured against the bare app. */
+const OTHERS: readonly Variant[] = ['ours', 'peer', 'twin'];
 
 interface Slot {
   variant: Variant;
@@ -81,13 +92,13 @@ interface Slot {
   url: string;
 }
 
-/** Rotates the measuring order each round, so no variant always follows the same neighbour. */
+/** Rotates the order each round, so no variant always goes first or follows the same neighbour. */
 function rotated<T>(items: readonly T[], by: number): T[] {
   return items.map((_, i) => items[(i + by) % items.length]!);
 }
 
 function emptySamples(): Record<Variant, number[]> {
-  return { bare: [], ours: [], peer: [] };
+  return { bare: [], ours: [], peer: [], twin: [] };
 }
 
 /** Each variant's mean over its processes, appended to `samples` as one round. */
@@ -96,8 +107,8 @@ function addRound(
   slots: readonly Slot[],
   rates: readonly number[],
 ): void {
-  const sums: Record<Variant, number> = { bare: 0, ours: 0, peer: 0 };
-  const counts: Record<Variant, number> = { bare: 0, ours: 0, peer: 0 };
+  const sums = { bare: 0, ours: 0, peer: 0, twin: 0 };
+  const counts = { bare: 0, ours: 0, peer: 0, twin: 0 };
   slots.forEach((slot, i) => {
     sums[slot.variant] += rates[i]!;
     counts[slot.variant]++;
@@ -110,10 +121,23 @@ function roundRatios(samples: Record<Variant, number[]>, v: Variant): number[] {
 }
 
 /**
- * Measures one framework in two phases over the same running servers. Solo: each server alone, for the
- * absolute requests per second. Side by side: all servers loaded at once while pinned to one CPU, so each
- * gets an equal share of the same CPU over the same seconds and its rate is inversely its cost per
- * request; a slow phase of a shared machine, which moves solo ratios by 10% and more, hits them alike.
+ * Measures one framework over the same running servers, in two phases.
+ *
+ * Solo, for the requests per second of the table: each server alone, one short slice per round.
+ *
+ * Pairs, for the ratios: each variant is loaded at the same time as a bare app, the two pinned to one CPU,
+ * so a slow phase of a shared machine (which moves solo ratios by 10% and more) hits both alike. Each
+ * server's CPU time per request is read from /proc: that is its cost whatever share of the CPU the
+ * scheduler gave it. Which processes meet, and which is loaded first, rotate between rounds.
+ *
+ * Designs tried and dropped, because they moved the ratios by more than the limiters differ (figures in the
+ * bench README):
+ * - All variants on the CPU at once. Every extra server sharing the CPU inflates each request's cost (the
+ *   bare Fastify app's CPU time per request doubled with six servers on it), and a bigger working set's
+ *   more: Fastify with our plugin measured about 0.90 alone and beside one bare app, 0.77-0.80 among four
+ *   or six servers.
+ * - Warming servers up one after another: the one warmed first, idle longest before the measuring starts,
+ *   measured 3-5% slower than identical copies for the whole run. Here all are warmed up at once.
  */
 async function measureFramework(
   f: Framework,
@@ -121,52 +145,87 @@ async function measureFramework(
   generator: LoadGenerator,
   placement: Placement,
   script: string,
-): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'>> {
+): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'> & { pairs: 'cpu' | 'rps' | false }> {
   const slots: Slot[] = [];
+  const byVariant: Record<Variant, Slot[]> = { bare: [], ours: [], peer: [], twin: [] };
   const problems: string[] = [];
   const settings = { connections: plan.connections };
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
-  const check = (slot: Slot, r: LoadResult) => {
+  const loadOne = async (slot: Slot, ms: number) => {
+    const r = await generator.run(slot.url, settings, seconds(ms), placement.loadCpus);
     if (r.non2xx || r.errors || r.timeouts) {
       problems.push(`${slot.variant}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
     }
-    return r.rps;
+    return r;
   };
-  const loadOne = async (slot: Slot, ms: number) =>
-    check(slot, await generator.run(slot.url, settings, seconds(ms), placement.loadCpus));
+  let pairs: 'cpu' | 'rps' | false = generator.concurrent ? 'cpu' : false;
+  // The bare app's cost per request over the other's, or where CPU time cannot be read, the other's rate
+  // over the bare app's.
+  const pairRatio = async (bare: Slot, other: Slot, round: number): Promise<number> => {
+    const both = round % 2 === 0 ? [bare, other] : [other, bare];
+    // Unmeasured: a server loaded straight after idling measured up to 7% costlier in its first seconds
+    // than one already under load, and the bare app of a round is loaded more often than the others.
+    await Promise.all(both.map((s) => loadOne(s, PAIR_LEAD_IN_MS)));
+    const before = both.map((s) => processCpuMs(s.server.child.pid));
+    const loads = await Promise.all(both.map((s) => loadOne(s, plan.pairMs)));
+    const cost = both.map((s, i) => {
+      const start = before[i];
+      const end = processCpuMs(s.server.child.pid);
+      const requests = loads[i]!.requests;
+      return start === undefined || end === undefined || !(requests > 0) ? 0 : (end - start) / requests;
+    });
+    const [b, o] = round % 2 === 0 ? [0, 1] : [1, 0];
+    if (cost[b]! > 0 && cost[o]! > 0) return cost[b]! / cost[o]!;
+    pairs = 'rps';
+    return loads[o]!.rps / loads[b]!.rps;
+  };
   try {
+    // Started in a rotating order too, so no variant's processes are always the oldest.
     for (let p = 0; p < plan.processes; p++) {
-      for (const variant of VARIANTS) {
+      for (const variant of rotated(VARIANTS, p)) {
         const server = await startServer(script, f.id, variant);
-        slots.push({ variant, server, url: `http://127.0.0.1:${server.port}/` });
+        const slot = { variant, server, url: `http://127.0.0.1:${server.port}/` };
+        slots.push(slot);
+        byVariant[variant].push(slot);
         if (placement.serverCpu !== undefined && server.child.pid) pin(server.child.pid, placement.serverCpu);
       }
     }
-    for (const slot of slots) await loadOne(slot, plan.warmupMs);
+    if (generator.concurrent) await Promise.all(slots.map((slot) => loadOne(slot, plan.warmupMs)));
+    else for (const slot of slots) await loadOne(slot, plan.warmupMs);
     const solo = emptySamples();
     for (let r = 0; r < plan.soloRounds; r++) {
       const order = rotated(slots, r);
       const rates: number[] = [];
-      for (const slot of order) rates.push(await loadOne(slot, plan.soloSliceMs));
+      for (const slot of order) rates.push((await loadOne(slot, plan.soloSliceMs)).rps);
       addRound(solo, order, rates);
     }
     const paired = emptySamples();
-    if (generator.concurrent) {
-      for (let r = 0; r < plan.pairedRounds; r++) {
-        addRound(paired, slots, await Promise.all(slots.map((slot) => loadOne(slot, plan.pairedMs))));
+    if (pairs !== false) {
+      const n = plan.processes;
+      for (let r = 0; r < plan.pairRounds; r++) {
+        paired.bare.push(1);
+        for (const v of rotated(OTHERS, r)) {
+          // Over the rounds every bare process meets every process of each variant.
+          const bare = byVariant.bare[r % n]!;
+          const other = byVariant[v][(r + Math.floor(r / n)) % n]!;
+          paired[v].push(await pairRatio(bare, other, r));
+        }
       }
     }
-    const ratios = generator.concurrent ? paired : solo;
+    const ratio = (v: Variant) => median(pairs !== false ? paired[v] : roundRatios(solo, v));
     return {
       bare: median(solo.bare),
       ours: median(solo.ours),
       peer: median(solo.peer),
-      oursRatio: median(roundRatios(ratios, 'ours')),
-      peerRatio: median(roundRatios(ratios, 'peer')),
+      oursRatio: ratio('ours'),
+      peerRatio: ratio('peer'),
+      twinRatio: ratio('twin'),
       soloOursRatio: median(roundRatios(solo, 'ours')),
       soloPeerRatio: median(roundRatios(solo, 'peer')),
-      samples: { solo, paired },
+      soloTwinRatio: median(roundRatios(solo, 'twin')),
+      samples: { solo, pairs: paired },
       problems,
+      pairs,
     };
   } finally {
     await Promise.all(slots.map((s) => stopServer(s.server)));
@@ -188,11 +247,13 @@ export async function runHttp(
   log(`http: load from ${generator.name}; ${placement.describe}; servers compiled to ${script}`);
   const frameworks: FrameworkResult[] = [];
   const failed: HttpResults['failed'] = [];
+  let pairs: HttpResults['pairs'] = generator.concurrent ? 'cpu' : false;
   for (const f of FRAMEWORKS) {
     if (only !== undefined && !only.includes(f.id)) continue;
-    log(`http: ${f.label} (bare, distlimiter, ${f.peer})`);
+    log(`http: ${f.label} (bare, distlimiter, ${f.peer}, bare twin)`);
     try {
-      const measured = await measureFramework(f, plan, generator, placement, script);
+      const { pairs: used, ...measured } = await measureFramework(f, plan, generator, placement, script);
+      if (used === 'rps') pairs = 'rps';
       frameworks.push({ framework: f.label, peerName: f.peer, strict: f.strict, ...measured });
     } catch (error) {
       failed.push({ framework: f.label, error: error instanceof Error ? error.message : String(error) });
@@ -202,7 +263,7 @@ export async function runHttp(
     plan,
     loadGenerator: generator.name,
     placement: placement.describe,
-    paired: generator.concurrent,
+    pairs,
     frameworks,
     failed,
   };

@@ -1,5 +1,8 @@
-/** Which build of a hello-world app to serve. */
-export type Variant = 'bare' | 'ours' | 'peer';
+/**
+ * Which build of a hello-world app to serve. `twin` is the bare app again, in processes of its own: its ratio
+ * to the bare app shows how far two identical servers drift apart in one run, the noise floor of the others.
+ */
+export type Variant = 'bare' | 'ours' | 'peer' | 'twin';
 
 /** Starts one framework's app in the given variant on 127.0.0.1 and resolves with its port. */
 export type StartApp = (variant: Variant) => Promise<number>;
