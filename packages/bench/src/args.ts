@@ -8,21 +8,24 @@ export interface BenchArgs {
   quick: boolean;
   /** Part B frameworks to run, by id (e.g. "fastify", "nest-express"); undefined runs them all. */
   frameworks: string[] | undefined;
+  /** Part B also measures the floors: a no-op middleware, and ours without headers. */
+  floors: boolean;
 }
 
-const USAGE = 'usage: pnpm bench [--only core|http] [--quick] [--framework <id>[,<id>...]]';
+const USAGE = 'usage: pnpm bench [--only core|http] [--quick] [--floors] [--framework <id>[,<id>...]]';
 
 /**
- * Parses `--only core|http`, `--quick` and `--framework <ids>` (repeatable or comma-separated, checked
+ * Parses `--only core|http`, `--quick`, `--floors` and `--framework <ids>` (repeatable or comma-separated, checked
  * against the known frameworks); anything else is a usage error, so typos never run silently.
  */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const knownFrameworks = FRAMEWORKS.map((f) => f.id);
-  const args: BenchArgs = { only: undefined, quick: false, frameworks: undefined };
+  const args: BenchArgs = { only: undefined, quick: false, frameworks: undefined, floors: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') continue;
     if (a === '--quick') args.quick = true;
+    else if (a === '--floors') args.floors = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (value !== 'core' && value !== 'http') throw new Error(`--only takes core or http\n${USAGE}`);

@@ -14,7 +14,11 @@ const log = (line: string) => console.error(`[bench ${new Date().toISOString().s
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const machine = describeMachine();
-  const flags = [args.only ? `--only ${args.only}` : '', args.quick ? '--quick' : ''].filter(Boolean);
+  const flags = [
+    args.only ? `--only ${args.only}` : '',
+    args.quick ? '--quick' : '',
+    args.floors ? '--floors' : '',
+  ].filter(Boolean);
   const command = ['pnpm bench', ...flags].join(' ');
   const started = Date.now();
   let core: CoreResults | undefined;
@@ -32,7 +36,9 @@ async function main(): Promise<void> {
       await own?.stop();
     }
   }
-  if (args.only !== 'core') http = await runHttp(args.quick ? QUICK_HTTP : FULL_HTTP, log);
+  if (args.only !== 'core') {
+    http = await runHttp({ ...(args.quick ? QUICK_HTTP : FULL_HTTP), floors: args.floors }, log);
+  }
 
   const bars: Bar[] = [];
   const sections = [preamble(machine, command)];

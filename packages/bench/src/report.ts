@@ -172,6 +172,23 @@ export function httpMarkdown(r: HttpResults): string {
       ]),
     ),
   );
+  if (plan.floors) {
+    out.push(
+      '\nFloors (`--floors`), measured the same way: a no-op middleware (hook, guard) is the least any ' +
+        'limiter can cost; ours with `headers: false` decides and sends nothing.\n',
+    );
+    out.push(
+      table(
+        ['framework', 'no-op / bare', 'ours, headers: false / bare', 'ours / bare'],
+        r.frameworks.map((f) => [
+          f.framework,
+          fmtRatio(f.noopRatio ?? Number.NaN),
+          fmtRatio(f.quietRatio ?? Number.NaN),
+          fmtRatio(f.oursRatio),
+        ]),
+      ),
+    );
+  }
   for (const f of r.frameworks) {
     if (f.problems.length) out.push(`\n${f.framework}: ${f.problems.join('; ')}`);
   }

@@ -1,8 +1,8 @@
 import { parseArgs } from '../args.js';
 import { median } from '../stats.js';
-import type { Variant } from './apps/types.js';
+import { FLOOR_VARIANTS, type Variant } from './apps/types.js';
 import { FRAMEWORKS, type Framework } from './frameworks.js';
-import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
+import { type LoadGenerator, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
 import { compileServer } from './compile.js';
 import { processCpuMs } from './cpu.js';
@@ -21,6 +21,8 @@ export interface HttpPlan {
   /** Pairs phase, for the ratios: rounds in which each variant is loaded beside a bare app, sharing one CPU. */
   pairRounds: number;
   pairMs: number;
+  /** Also measure the floors (FLOOR_VARIANTS): a no-op middleware, and ours without headers. */
+  floors: boolean;
 }
 
 /** Full run. */
@@ -32,6 +34,7 @@ export const FULL_HTTP: HttpPlan = {
   soloSliceMs: 1000,
   pairRounds: 8,
   pairMs: 2000,
+  floors: false,
 };
 /** Smoke run. */
 export const QUICK_HTTP: HttpPlan = {
@@ -56,6 +59,9 @@ export interface FrameworkResult {
   peerRatio: number;
   /** The same for a second copy of the bare app: how far identical servers drift apart (the noise floor). */
   twinRatio: number;
+  /** With `--floors`: the same for a no-op middleware, and for ours with `headers: false`. */
+  noopRatio?: number;
+  quietRatio?: number;
   /** The same ratios from the solo rounds, which a slow phase of a shared machine moves far more. */
   soloOursRatio: number;
   soloPeerRatio: number;
@@ -80,11 +86,9 @@ export interface HttpResults {
   failed: { framework: string; error: string }[];
 }
 
-const VARIANTS: readonly Variant[] = ['bare', 'ours', 'peer', 'twin'];
+const MEASURED: readonly Variant[] = ['bare', 'ours', 'peer', 'twin'];
 /** Load both servers of a pair get, at the same time, before their measured slice. */
 const PAIR_LEAD_IN_MS = 1000;
-/** The variants measured against the bare app. */
-const OTHERS: readonly Variant[] = ['ours', 'peer', 'twin'];
 
 interface Slot {
   variant: Variant;
@@ -98,7 +102,7 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 function emptySamples(): Record<Variant, number[]> {
-  return { bare: [], ours: [], peer: [], twin: [] };
+  return { bare: [], ours: [], peer: [], twin: [], noop: [], quiet: [] };
 }
 
 /** Each variant's mean over its processes, appended to `samples` as one round. */
@@ -107,13 +111,13 @@ function addRound(
   slots: readonly Slot[],
   rates: readonly number[],
 ): void {
-  const sums = { bare: 0, ours: 0, peer: 0, twin: 0 };
-  const counts = { bare: 0, ours: 0, peer: 0, twin: 0 };
+  const sums = new Map<Variant, number>();
+  const counts = new Map<Variant, number>();
   slots.forEach((slot, i) => {
-    sums[slot.variant] += rates[i]!;
-    counts[slot.variant]++;
+    sums.set(slot.variant, (sums.get(slot.variant) ?? 0) + rates[i]!);
+    counts.set(slot.variant, (counts.get(slot.variant) ?? 0) + 1);
   });
-  for (const v of VARIANTS) samples[v].push(sums[v] / counts[v]);
+  for (const [v, sum] of sums) samples[v].push(sum / counts.get(v)!);
 }
 
 function roundRatios(samples: Record<Variant, number[]>, v: Variant): number[] {
@@ -146,8 +150,10 @@ async function measureFramework(
   placement: Placement,
   script: string,
 ): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'> & { pairs: 'cpu' | 'rps' | false }> {
+  const variants = plan.floors ? [...MEASURED, ...FLOOR_VARIANTS] : MEASURED;
+  const others = variants.filter((v) => v !== 'bare');
   const slots: Slot[] = [];
-  const byVariant: Record<Variant, Slot[]> = { bare: [], ours: [], peer: [], twin: [] };
+  const byVariant: Record<Variant, Slot[]> = { bare: [], ours: [], peer: [], twin: [], noop: [], quiet: [] };
   const problems: string[] = [];
   const settings = { connections: plan.connections };
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
@@ -182,7 +188,7 @@ async function measureFramework(
   try {
     // Started in a rotating order too, so no variant's processes are always the oldest.
     for (let p = 0; p < plan.processes; p++) {
-      for (const variant of rotated(VARIANTS, p)) {
+      for (const variant of rotated(variants, p)) {
         const server = await startServer(script, f.id, variant);
         const slot = { variant, server, url: `http://127.0.0.1:${server.port}/` };
         slots.push(slot);
@@ -204,7 +210,7 @@ async function measureFramework(
       const n = plan.processes;
       for (let r = 0; r < plan.pairRounds; r++) {
         paired.bare.push(1);
-        for (const v of rotated(OTHERS, r)) {
+        for (const v of rotated(others, r)) {
           // Over the rounds every bare process meets every process of each variant.
           const bare = byVariant.bare[r % n]!;
           const other = byVariant[v][(r + Math.floor(r / n)) % n]!;
@@ -223,6 +229,7 @@ async function measureFramework(
       soloOursRatio: median(roundRatios(solo, 'ours')),
       soloPeerRatio: median(roundRatios(solo, 'peer')),
       soloTwinRatio: median(roundRatios(solo, 'twin')),
+      ...(plan.floors ? { noopRatio: ratio('noop'), quietRatio: ratio('quiet') } : {}),
       samples: { solo, pairs: paired },
       problems,
       pairs,

@@ -9,6 +9,8 @@ export const startExpress: StartApp = (variant) => {
   const app = express();
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
   if (variant === 'peer') app.use(expressRateLimit({ windowMs: HOUR_MS, limit: PEER_LIMIT }));
+  if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
+  if (variant === 'noop') app.use((_req, _res, next) => next());
   app.get('/', (_req, res) => {
     res.send(HELLO);
   });

@@ -11,6 +11,8 @@ export const startFastify: StartApp = async (variant) => {
   // The plugin's declared type expects an instance already decorated by itself; the runtime does not.
   const peer = fastifyRateLimit as unknown as FastifyPluginAsync<RateLimitPluginOptions>;
   if (variant === 'peer') await app.register(peer, { max: PEER_LIMIT, timeWindow: HOUR_MS });
+  if (variant === 'quiet') await app.register(distlimiter, { rate: OUR_RATE, headers: false });
+  if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
   app.get('/', async () => HELLO);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as AddressInfo).port;

@@ -9,6 +9,8 @@ import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp } from './types.js'
 export const startHono: StartApp = (variant) => {
   const app = new Hono();
   if (variant === 'ours') app.use('*', rateLimiter({ rate: OUR_RATE }));
+  if (variant === 'quiet') app.use('*', rateLimiter({ rate: OUR_RATE, headers: false }));
+  if (variant === 'noop') app.use('*', (_c, next) => next());
   if (variant === 'peer') {
     // hono-rate-limiter has no default key; the socket address is what ours uses by default.
     app.use(

@@ -9,6 +9,8 @@ import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp } from './types.js'
 export const startKoa: StartApp = (variant) => {
   const app = new Koa();
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
+  if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
+  if (variant === 'noop') app.use((_ctx, next) => next());
   if (variant === 'peer') {
     app.use(
       ratelimit({ driver: 'memory', db: new Map(), duration: HOUR_MS, max: PEER_LIMIT, id: (ctx) => ctx.ip }),

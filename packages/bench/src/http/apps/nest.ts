@@ -1,7 +1,15 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
-import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  type DynamicModule,
+  Get,
+  Injectable,
+  type INestApplication,
+  Module,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -15,6 +23,14 @@ class HelloController {
   }
 }
 
+/** The `noop` floor: a global guard that lets everything through. */
+@Injectable()
+class AllowAllGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
 function appModule(variant: Variant): DynamicModule {
   const imports: DynamicModule[] = [];
   const providers = [];
@@ -22,6 +38,11 @@ function appModule(variant: Variant): DynamicModule {
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
+  if (variant === 'quiet') {
+    imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: false }));
+    providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
+  }
+  if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });
   if (variant === 'peer') {
     imports.push(ThrottlerModule.forRoot([{ ttl: HOUR_MS, limit: PEER_LIMIT }]));
     providers.push({ provide: APP_GUARD, useClass: ThrottlerGuard });
