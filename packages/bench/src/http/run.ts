@@ -211,7 +211,7 @@ async function measureFramework(
       for (let r = 0; r < plan.pairRounds; r++) {
         paired.bare.push(1);
         for (const v of rotated(others, r)) {
-          // Over the rounds every bare process meets every process of each variant.
+          // Any processes x processes rounds in a row pair every bare process with every process of each variant.
           const bare = byVariant.bare[r % n]!;
           const other = byVariant[v][(r + Math.floor(r / n)) % n]!;
           paired[v].push(await pairRatio(bare, other, r));
