@@ -146,7 +146,7 @@ export function httpMarkdown(r: HttpResults): string {
       'run, and a difference between the other ratios smaller than that is noise. Memory stores; limits ' +
       'too high to ever refuse.\n',
   );
-  const cell = (ratio: number, solo: number) =>
+  const cell = (ratio: number | undefined, solo: number | undefined) =>
     r.pairs ? `${fmtRatio(ratio)} (${fmtRatio(solo)})` : fmtRatio(ratio);
   out.push(
     table(
@@ -166,9 +166,9 @@ export function httpMarkdown(r: HttpResults): string {
         fmtInt(f.ours),
         f.peerName,
         fmtInt(f.peer),
-        cell(f.oursRatio, f.soloOursRatio),
-        cell(f.peerRatio, f.soloPeerRatio),
-        cell(f.twinRatio, f.soloTwinRatio),
+        cell(f.ratios.ours, f.soloRatios.ours),
+        cell(f.ratios.peer, f.soloRatios.peer),
+        cell(f.ratios.twin, f.soloRatios.twin),
       ]),
     ),
   );
@@ -182,9 +182,9 @@ export function httpMarkdown(r: HttpResults): string {
         ['framework', 'no-op / bare', 'ours, headers: false / bare', 'ours / bare'],
         r.frameworks.map((f) => [
           f.framework,
-          fmtRatio(f.noopRatio ?? Number.NaN),
-          fmtRatio(f.quietRatio ?? Number.NaN),
-          fmtRatio(f.oursRatio),
+          fmtRatio(f.ratios.noop),
+          fmtRatio(f.ratios.quiet),
+          fmtRatio(f.ratios.ours),
         ]),
       ),
     );
@@ -200,8 +200,8 @@ export function httpMarkdown(r: HttpResults): string {
 export function httpBars(r: HttpResults): Bar[] {
   const bars: Bar[] = [];
   for (const f of r.frameworks) {
-    const ours = f.oursRatio;
-    const peer = f.peerRatio;
+    const ours = f.ratios.ours ?? Number.NaN;
+    const peer = f.ratios.peer ?? Number.NaN;
     bars.push({
       name: `${f.framework}: ours / bare >= ${f.peerName} / bare`,
       value: ours,

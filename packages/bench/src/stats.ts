@@ -16,7 +16,7 @@ export function fmtInt(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
 }
 
-/** A ratio with two decimals and an x, e.g. "1.53x". */
-export function fmtRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a';
+/** A ratio with two decimals and an x, e.g. "1.53x"; "n/a" when not measured. */
+export function fmtRatio(value: number | undefined): string {
+  return value !== undefined && Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a';
 }

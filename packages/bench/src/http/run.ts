@@ -2,7 +2,7 @@ import { parseArgs } from '../args.js';
 import { median } from '../stats.js';
 import { FLOOR_VARIANTS, type Variant } from './apps/types.js';
 import { FRAMEWORKS, type Framework } from './frameworks.js';
-import { type LoadGenerator, pickLoadGenerator } from './load.js';
+import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
 import { compileServer } from './compile.js';
 import { processCpuMs } from './cpu.js';
@@ -54,18 +54,13 @@ export interface FrameworkResult {
   bare: number;
   ours: number;
   peer: number;
-  /** Median over rounds of the ratio to the bare app: from the pairs when possible, else solo. */
-  oursRatio: number;
-  peerRatio: number;
-  /** The same for a second copy of the bare app: how far identical servers drift apart (the noise floor). */
-  twinRatio: number;
-  /** With `--floors`: the same for a no-op middleware, and for ours with `headers: false`. */
-  noopRatio?: number;
-  quietRatio?: number;
+  /**
+   * Per measured variant other than bare (the twin, and with `--floors` the floors too): the median over
+   * rounds of its ratio to the bare app, from the pairs when possible, else solo.
+   */
+  ratios: Partial<Record<Variant, number>>;
   /** The same ratios from the solo rounds, which a slow phase of a shared machine moves far more. */
-  soloOursRatio: number;
-  soloPeerRatio: number;
-  soloTwinRatio: number;
+  soloRatios: Partial<Record<Variant, number>>;
   /**
    * Per variant, each round's figure: requests per second (solo), and in pairs the bare app's CPU time per
    * request over the variant's (or, where CPU time is unreadable, the variant's rate over the bare app's).
@@ -149,7 +144,7 @@ async function measureFramework(
   generator: LoadGenerator,
   placement: Placement,
   script: string,
-): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'> & { pairs: 'cpu' | 'rps' | false }> {
+): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'> & { cpuUnreadable: boolean }> {
   const variants = plan.floors ? [...MEASURED, ...FLOOR_VARIANTS] : MEASURED;
   const others = variants.filter((v) => v !== 'bare');
   const slots: Slot[] = [];
@@ -164,26 +159,28 @@ async function measureFramework(
     }
     return r;
   };
-  let pairs: 'cpu' | 'rps' | false = generator.concurrent ? 'cpu' : false;
+  let cpuUnreadable = false;
   // The bare app's cost per request over the other's, or where CPU time cannot be read, the other's rate
   // over the bare app's.
   const pairRatio = async (bare: Slot, other: Slot, round: number): Promise<number> => {
-    const both = round % 2 === 0 ? [bare, other] : [other, bare];
+    // Which of the two is loaded first alternates between rounds.
+    const order = round % 2 === 0 ? [bare, other] : [other, bare];
     // Unmeasured: a server loaded straight after idling measured up to 7% costlier in its first seconds
     // than one already under load, and the bare app of a round is loaded more often than the others.
-    await Promise.all(both.map((s) => loadOne(s, PAIR_LEAD_IN_MS)));
-    const before = both.map((s) => processCpuMs(s.server.child.pid));
-    const loads = await Promise.all(both.map((s) => loadOne(s, plan.pairMs)));
-    const cost = both.map((s, i) => {
-      const start = before[i];
+    await Promise.all(order.map((s) => loadOne(s, PAIR_LEAD_IN_MS)));
+    const cpuBefore = new Map(order.map((s) => [s, processCpuMs(s.server.child.pid)]));
+    const loads = new Map<Slot, LoadResult>();
+    await Promise.all(order.map(async (s) => loads.set(s, await loadOne(s, plan.pairMs))));
+    const cost = (s: Slot) => {
+      const start = cpuBefore.get(s);
       const end = processCpuMs(s.server.child.pid);
-      const requests = loads[i]!.requests;
+      const requests = loads.get(s)!.requests;
       return start === undefined || end === undefined || !(requests > 0) ? 0 : (end - start) / requests;
-    });
-    const [b, o] = round % 2 === 0 ? [0, 1] : [1, 0];
-    if (cost[b]! > 0 && cost[o]! > 0) return cost[b]! / cost[o]!;
-    pairs = 'rps';
-    return loads[o]!.rps / loads[b]!.rps;
+    };
+    const [bareCost, otherCost] = [cost(bare), cost(other)];
+    if (bareCost > 0 && otherCost > 0) return bareCost / otherCost;
+    cpuUnreadable = true;
+    return loads.get(other)!.rps / loads.get(bare)!.rps;
   };
   try {
     // Started in a rotating order too, so no variant's processes are always the oldest.
@@ -206,7 +203,7 @@ async function measureFramework(
       addRound(solo, order, rates);
     }
     const paired = emptySamples();
-    if (pairs !== false) {
+    if (generator.concurrent) {
       const n = plan.processes;
       for (let r = 0; r < plan.pairRounds; r++) {
         paired.bare.push(1);
@@ -218,21 +215,18 @@ async function measureFramework(
         }
       }
     }
-    const ratio = (v: Variant) => median(pairs !== false ? paired[v] : roundRatios(solo, v));
+    const soloRatios = Object.fromEntries(others.map((v) => [v, median(roundRatios(solo, v))]));
     return {
       bare: median(solo.bare),
       ours: median(solo.ours),
       peer: median(solo.peer),
-      oursRatio: ratio('ours'),
-      peerRatio: ratio('peer'),
-      twinRatio: ratio('twin'),
-      soloOursRatio: median(roundRatios(solo, 'ours')),
-      soloPeerRatio: median(roundRatios(solo, 'peer')),
-      soloTwinRatio: median(roundRatios(solo, 'twin')),
-      ...(plan.floors ? { noopRatio: ratio('noop'), quietRatio: ratio('quiet') } : {}),
+      ratios: generator.concurrent
+        ? Object.fromEntries(others.map((v) => [v, median(paired[v])]))
+        : soloRatios,
+      soloRatios,
       samples: { solo, pairs: paired },
       problems,
-      pairs,
+      cpuUnreadable,
     };
   } finally {
     await Promise.all(slots.map((s) => stopServer(s.server)));
@@ -254,13 +248,19 @@ export async function runHttp(
   log(`http: load from ${generator.name}; ${placement.describe}; servers compiled to ${script}`);
   const frameworks: FrameworkResult[] = [];
   const failed: HttpResults['failed'] = [];
-  let pairs: HttpResults['pairs'] = generator.concurrent ? 'cpu' : false;
+  let cpuUnreadable = false;
   for (const f of FRAMEWORKS) {
     if (only !== undefined && !only.includes(f.id)) continue;
     log(`http: ${f.label} (bare, distlimiter, ${f.peer}, bare twin)`);
     try {
-      const { pairs: used, ...measured } = await measureFramework(f, plan, generator, placement, script);
-      if (used === 'rps') pairs = 'rps';
+      const { cpuUnreadable: unreadable, ...measured } = await measureFramework(
+        f,
+        plan,
+        generator,
+        placement,
+        script,
+      );
+      if (unreadable) cpuUnreadable = true;
       frameworks.push({ framework: f.label, peerName: f.peer, strict: f.strict, ...measured });
     } catch (error) {
       failed.push({ framework: f.label, error: error instanceof Error ? error.message : String(error) });
@@ -270,7 +270,7 @@ export async function runHttp(
     plan,
     loadGenerator: generator.name,
     placement: placement.describe,
-    pairs,
+    pairs: generator.concurrent ? (cpuUnreadable ? 'rps' : 'cpu') : false,
     frameworks,
     failed,
   };
