@@ -18,7 +18,7 @@ import {
 } from '../src/index.js';
 import { FakeClock } from './support/clock.js';
 import { DB } from './support/redis.js';
-import { redisUrlForTests } from './support/testkit.js';
+import { flushTestRedis, redisUrlForTests } from './support/testkit.js';
 
 // Every trace runs through the TypeScript steps (MemoryBackend) and their Lua twins (RedisBackend), both on
 // the same injected clock, and must get identical decisions at every step.
@@ -155,12 +155,12 @@ let run = 0;
 
 beforeAll(async () => {
   client = new Redis(redisUrlForTests(), { db: DB.differential });
-  await client.flushdb();
+  await flushTestRedis(client);
   redis = ttlStretchingClient(client);
 });
 
 afterAll(async () => {
-  await client.flushdb();
+  await flushTestRedis(client);
   await client.quit();
 });
 

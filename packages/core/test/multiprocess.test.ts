@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exactAlgorithms } from './support/exact-algorithms.js';
 import { DB } from './support/redis.js';
 import { runTs, type TsChild } from './support/spawn.js';
-import { redisUrlForTests } from './support/testkit.js';
+import { flushTestRedis, redisUrlForTests } from './support/testkit.js';
 
 const PROCESSES = 4;
 const CALLS = 250;
@@ -11,10 +11,10 @@ const CALLS = 250;
 let client: Redis;
 beforeAll(async () => {
   client = new Redis(redisUrlForTests(), { db: DB.multiprocess });
-  await client.flushdb();
+  await flushTestRedis(client);
 });
 afterAll(async () => {
-  await client.flushdb();
+  await flushTestRedis(client);
   await client.quit();
 });
 

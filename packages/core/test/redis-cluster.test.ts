@@ -14,7 +14,7 @@ import {
 import { describeBackendBehaviour } from './support/behaviour.js';
 import { FakeClock } from './support/clock.js';
 import { clusterBackends } from './support/redis.js';
-import { type RedisClusterInstance, startRedisCluster } from './support/testkit.js';
+import { flushTestRedis, type RedisClusterInstance, startRedisCluster } from './support/testkit.js';
 
 let instance: RedisClusterInstance;
 let cluster: Cluster;
@@ -98,7 +98,7 @@ describe('RedisBackend on a 3-master cluster', () => {
       prefix: 'flush',
     });
     for (const key of awkwardKeys) await limiter.limit(key);
-    await Promise.all(cluster.nodes('master').map((n) => n.script('FLUSH')));
+    await Promise.all(cluster.nodes('master').map((n) => flushTestRedis(n, 'scripts')));
     for (const key of awkwardKeys) expect((await limiter.limit(key)).remaining).toBe(8);
   });
 });

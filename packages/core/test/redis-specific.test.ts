@@ -14,15 +14,15 @@ import {
 } from '../src/index.js';
 import { FakeClock } from './support/clock.js';
 import { DB, pollUntil } from './support/redis.js';
-import { type RedisInstance, redisUrlForTests, startRedis } from './support/testkit.js';
+import { flushTestRedis, type RedisInstance, redisUrlForTests, startRedis } from './support/testkit.js';
 
 let client: Redis;
 beforeAll(async () => {
   client = new Redis(redisUrlForTests(), { db: DB.specifics });
-  await client.flushdb();
+  await flushTestRedis(client);
 });
 afterAll(async () => {
-  await client.flushdb();
+  await flushTestRedis(client);
   await client.quit();
 });
 
@@ -39,7 +39,7 @@ describe('scripts', () => {
     expect((await limiter.limit('k')).remaining).toBe(9);
     const { sha } = composeScript(algorithm.members);
     expect(await client.script('EXISTS', sha)).toEqual([1]);
-    await client.script('FLUSH');
+    await flushTestRedis(client, 'scripts');
     expect(await client.script('EXISTS', sha)).toEqual([0]);
     // Counting goes on where it was: the state survived, only the script was lost.
     expect((await limiter.limit('k')).remaining).toBe(8);

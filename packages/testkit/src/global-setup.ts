@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { EXTERNAL_REDIS_URL_VAR, TEST_REDIS_URL_VAR } from './redis-guard.js';
 import { type RedisInstance, startRedis } from './redis-server.js';
 
 declare module 'vitest' {
@@ -8,19 +9,22 @@ declare module 'vitest' {
   }
 }
 
-/** One Redis for the whole run, because a server per file would dominate test time. */
+/**
+ * One Redis for the whole run, because a server per file would dominate test time. It is a server the
+ * harness starts itself, whatever REDIS_URL says; only the explicit external variable replaces it.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let server: RedisInstance | undefined;
-  let url = process.env.REDIS_URL;
+  let url = process.env[EXTERNAL_REDIS_URL_VAR];
   if (!url) {
     server = await startRedis();
     url = server.url;
   }
   project.provide('redisUrl', url);
   // The env var also reaches worker forks and any child processes tests spawn themselves.
-  process.env.DISTLIMITER_TEST_REDIS_URL = url;
+  process.env[TEST_REDIS_URL_VAR] = url;
   return async () => {
-    delete process.env.DISTLIMITER_TEST_REDIS_URL;
+    delete process.env[TEST_REDIS_URL_VAR];
     await server?.stop();
   };
 }

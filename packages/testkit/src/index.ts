@@ -1,3 +1,5 @@
+import { TEST_REDIS_URL_VAR } from './redis-guard.js';
+
 export {
   freePort,
   PortInUseError,
@@ -7,12 +9,22 @@ export {
 } from './redis-server.js';
 export { startRedisCluster, type RedisClusterInstance } from './redis-cluster.js';
 
-/** Single lookup for the shared test Redis, so a missing globalSetup fails loudly rather than hanging. */
+export {
+  EXTERNAL_REDIS_URL_VAR,
+  type FlushTarget,
+  flushTestRedis,
+  NotHarnessRedisError,
+} from './redis-guard.js';
+
+/**
+ * Single lookup for the shared test Redis, so a missing globalSetup fails loudly rather than hanging.
+ * REDIS_URL is never read: it is the demos' Redis, which tests must not touch.
+ */
 export function redisUrlForTests(): string {
-  const url = process.env.DISTLIMITER_TEST_REDIS_URL ?? process.env.REDIS_URL;
+  const url = process.env[TEST_REDIS_URL_VAR];
   if (!url) {
     throw new Error(
-      'No test Redis URL: run under the root vitest config (globalSetup packages/testkit/src/global-setup.ts) or set REDIS_URL.',
+      'No test Redis URL: run under the root vitest config, whose globalSetup (packages/testkit/src/global-setup.ts) starts a redis-server.',
     );
   }
   return url;
@@ -26,3 +38,4 @@ export {
 export type { SendOptions } from './http-client.js';
 export { type Listening, listenOn, loopbackUrl, OpenServers } from './http-listen.js';
 export { statuses, times } from './http-requests.js';
+export { describeDemo, type DemoAppOptions, type DemoUnderTest } from './demo-spec.js';

@@ -23,6 +23,8 @@ export interface StartRedisOptions {
 }
 
 const HOST = '127.0.0.1';
+/** Name prefix of every data directory the harness creates; the flush guard recognises its servers by it. */
+export const DATA_DIR_PREFIX = 'distlimiter-redis-';
 const READY_TIMEOUT_MS = 10_000;
 const KILL_GRACE_MS = 3_000;
 const live = new Map<ChildProcess, string>();
@@ -71,7 +73,7 @@ interface Launched {
 
 async function launch(port: number, extraArgs: string[]): Promise<Launched> {
   installExitHook();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'distlimiter-redis-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), DATA_DIR_PREFIX));
   const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
   args.push('--daemonize', 'no', '--dir', dir, ...extraArgs);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { type Clock, RedisBackend } from '../../src/index.js';
 import type { BackendUnderTest, MakeBackend } from './behaviour.js';
+import { flushTestRedis } from './testkit.js';
 
 /**
  * Database numbers of the shared test Redis, one per test file that flushes or counts keys, so files
@@ -28,7 +29,7 @@ function harness(client: Redis | Cluster, clock: Clock, dbsize: () => Promise<nu
 export function standaloneBackends(client: () => Redis): MakeBackend {
   return async (clock) => {
     const c = client();
-    await c.flushdb();
+    await flushTestRedis(c);
     return harness(c, clock, () => c.dbsize());
   };
 }
@@ -38,7 +39,7 @@ export function clusterBackends(cluster: () => Cluster): MakeBackend {
   return async (clock) => {
     const c = cluster();
     const masters = () => c.nodes('master');
-    await Promise.all(masters().map((n) => n.flushdb()));
+    await Promise.all(masters().map((n) => flushTestRedis(n)));
     const dbsize = async () => {
       const sizes = await Promise.all(masters().map((n) => n.dbsize()));
       return sizes.reduce((a, b) => a + b, 0);
