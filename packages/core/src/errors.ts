@@ -11,7 +11,8 @@ export type DistLimiterErrorCode =
   | 'ERR_DL_BACKEND_TIMEOUT'
   | 'ERR_DL_CLOSED'
   | 'ERR_DL_CALLBACK_TIMEOUT'
-  | 'ERR_DL_LIMITED';
+  | 'ERR_DL_LIMITED'
+  | 'ERR_DL_MISSING_DEPENDENCY';
 
 /** Base class of every error distlimiter throws. */
 export class DistLimiterError extends Error {
@@ -133,5 +134,21 @@ export class CallbackTimeoutError extends DistLimiterError {
 export class ClosedError extends DistLimiterError {
   constructor(what: string) {
     super('ERR_DL_CLOSED', `${what} was used after close().`);
+  }
+}
+
+/** A feature needs an optional peer dependency that is not installed; `dependency` names the package. */
+export class MissingDependencyError extends DistLimiterError {
+  /** The npm package to install. */
+  readonly dependency: string;
+
+  constructor(dependency: string, feature: string, cause?: unknown) {
+    super(
+      'ERR_DL_MISSING_DEPENDENCY',
+      `${feature} needs the "${dependency}" package, which is not installed: run \`npm install ${dependency}\` ` +
+        '(it is an optional peer dependency of @distlimiter/core).',
+      { cause },
+    );
+    this.dependency = dependency;
   }
 }

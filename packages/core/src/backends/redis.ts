@@ -1,6 +1,7 @@
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { BackendError, ClosedError, InvalidOptionError } from '../errors.js';
+import { loadIoredis } from './ioredis.js';
 import { composeScript, type Script } from './lua.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
@@ -47,9 +48,11 @@ export class RedisBackend implements Backend {
         );
       }
       // A URL-built client fails fast while disconnected instead of queueing forever.
+      const { Redis } = loadIoredis();
       this.client = new Redis(client, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
       this.owned = true;
-    } else if (client instanceof Redis || client instanceof Cluster || looksLikeIoredis(client)) {
+    } else if (looksLikeIoredis(client)) {
+      // Duck-typed rather than instanceof: that would load ioredis here, and miss a client built by another copy.
       this.client = client;
       this.owned = false;
     } else {
@@ -63,8 +66,7 @@ export class RedisBackend implements Backend {
       throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds');
     }
     this.clock = options.clock;
-    this.batching =
-      !(this.client instanceof Cluster) && (this.client as { isCluster?: boolean }).isCluster !== true;
+    this.batching = this.client.isCluster !== true;
   }
 
   evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
