@@ -2,12 +2,18 @@
 export interface Decision {
   /** Whether the request may proceed (and was charged). */
   readonly allowed: boolean;
-  /** The limit of the rule that binds this key most tightly. */
+  /** The limit of the member that binds this decision (see `binding`). */
   readonly limit: number;
   /** Requests (cost units) still available right after this decision. */
   readonly remaining: number;
-  /** Milliseconds until the binding rule's window resets (windows: its end; buckets and GCRA: full again). */
+  /** Milliseconds until the binding member's window resets (windows: its end; buckets and GCRA: full again). */
   readonly resetAfterMs: number;
   /** 0 when allowed; otherwise milliseconds until the same request would pass, `Infinity` if it never can. */
   readonly retryAfterMs: number;
+  /**
+   * Index in `algorithm.members` of the member this decision describes (always 0 for a single algorithm):
+   * when refused, the refusing member with the longest retry, so its reset and the retry agree; when
+   * allowed, the member with the least remaining.
+   */
+  readonly binding: number;
 }

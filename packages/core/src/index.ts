@@ -1,3 +1,5 @@
+// The root entry point: what an application uses. What only adapter authors need is in
+// "@distlimiter/core/http".
 export type { Decision } from './decision.js';
 export {
   DistLimiterError,
@@ -13,26 +15,27 @@ export {
   CallbackTimeoutError,
   ClosedError,
 } from './errors.js';
-export {
-  RateLimiter,
-  type RateLimiterOptions,
-  type LimitOptions,
-  MAX_KEY_BYTES,
-  combine,
-} from './limiter.js';
+export { RateLimiter, type RateLimiterOptions, type LimitOptions, type ScopeOptions } from './limiter.js';
 export type { Algorithm, AlgorithmStep, StepOutcome, StepResult } from './algorithms/types.js';
 export type { WindowOptions } from './algorithms/options.js';
 export { tokenBucket, type TokenBucketOptions } from './algorithms/token-bucket.js';
 export { leakyBucket, type LeakyBucketOptions } from './algorithms/leaky-bucket.js';
 export { fixedWindow } from './algorithms/fixed-window.js';
 export { slidingWindow } from './algorithms/sliding-window.js';
-export { slidingLog, SLIDING_LOG_MAX_LIMIT } from './algorithms/sliding-log.js';
+export { slidingLog } from './algorithms/sliding-log.js';
 export { gcra, type GcraOptions } from './algorithms/gcra.js';
 export { hybrid } from './algorithms/hybrid.js';
-export { type Backend, type Clock, isBackend } from './backends/types.js';
+export type { Backend, Clock, Keyspace } from './backends/types.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
 export { RedisBackend, type RedisBackendOptions } from './backends/redis.js';
-export { composeScript } from './backends/lua.js';
-export { parseRate, formatRate, type Rate } from './policy/rate.js';
-export { parseDuration, type Duration } from './policy/duration.js';
-export * from './http/index.js';
+export type { Duration } from './policy/duration.js';
+export { HttpLimiter } from './http/handler.js';
+export { ip, header, type IpKeyOptions } from './http/keys.js';
+export type {
+  HttpRequest,
+  HttpOutcome,
+  KeyFunction,
+  HeaderMode,
+  HttpLimitOptions,
+  HttpLimiterEvents,
+} from './http/types.js';

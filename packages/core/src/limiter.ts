@@ -2,10 +2,10 @@ import type { Algorithm, AlgorithmStep, StepOutcome } from './algorithms/types.j
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
-import { LimiterKeyspace } from './keyspace.js';
 import type { Decision } from './decision.js';
 import { InvalidCostError, InvalidKeyError, InvalidOptionError, RateLimitExceeded } from './errors.js';
-import { plainObject } from './policy/validate.js';
+import { LimiterKeyspace } from './key-names.js';
+import { keysOf, knownKeys } from './policy/known-keys.js';
 
 /** Options of a RateLimiter. */
 export interface RateLimiterOptions {
@@ -19,11 +19,27 @@ export interface RateLimiterOptions {
   timeoutMs?: number;
 }
 
+/** Every key RateLimiterOptions accepts. */
+export const RATE_LIMITER_OPTION_KEYS = keysOf<RateLimiterOptions>()([
+  'algorithm',
+  'backend',
+  'prefix',
+  'timeoutMs',
+]);
+
 /** Options of one call. */
 export interface LimitOptions {
   /** What the request costs, a positive integer (default 1). */
   cost?: number;
+  /**
+   * Counts under this scope instead of the limiter's app-wide count, e.g. a route ("POST /login"): the
+   * same key in two scopes has two counts. Scopes are names, so every process counts a scope alike.
+   */
+  scope?: string;
 }
+
+/** Options of `peek`, `reset` and `keysFor`. */
+export type ScopeOptions = Pick<LimitOptions, 'scope'>;
 
 /** Longest key accepted, in UTF-8 bytes; longer keys are usually a bug (a whole header or body). */
 export const MAX_KEY_BYTES = 1024;
@@ -43,9 +59,13 @@ export class RateLimiter {
   /** Where this limiter's state lives: its steps, namespaces and key names, handed to the backend. */
   readonly keyspace: Keyspace;
   private readonly members: readonly AlgorithmStep[];
+  // One keyspace per scope used so far; scopes are routes, so there are few of them.
+  private readonly scopes = new Map<string, Keyspace>();
+  private lastScope: string | undefined;
+  private lastScoped: Keyspace | undefined;
 
   constructor(options: RateLimiterOptions) {
-    const o = plainObject(options, 'RateLimiter options');
+    const o = knownKeys(options, RATE_LIMITER_OPTION_KEYS, 'RateLimiter options');
     const algorithm = o.algorithm as Algorithm | undefined;
     if (
       !algorithm ||
@@ -91,7 +111,7 @@ export class RateLimiter {
   limit(key: string, options?: LimitOptions): Promise<Decision> {
     let decision: Decision | Promise<Decision>;
     try {
-      decision = this.decideNow(key, costOf(options), false);
+      decision = this.decideNow(key, costOf(options), false, options?.scope);
     } catch (error) {
       // Bad input rejects the promise like every other failure instead of throwing on the spot.
       return Promise.reject(error);
@@ -105,37 +125,59 @@ export class RateLimiter {
    * hot path can skip a promise; a Promise otherwise. Invalid input throws here instead of rejecting.
    */
   decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
-    return this.decideNow(key, costOf(options), false);
+    return this.decideNow(key, costOf(options), false, options?.scope);
   }
 
   /** Like `limit`, but rejects with RateLimitExceeded (carrying the Decision) when not allowed. */
   async consume(key: string, options?: LimitOptions): Promise<Decision> {
-    const d = await this.decideNow(key, costOf(options), false);
+    const d = await this.decideNow(key, costOf(options), false, options?.scope);
     if (!d.allowed) throw new RateLimitExceeded(d);
     return d;
   }
 
   /** The Decision a cost-1 request would get now, spending nothing. */
-  async peek(key: string): Promise<Decision> {
-    return this.decideNow(key, 1, true);
+  async peek(key: string, options?: ScopeOptions): Promise<Decision> {
+    return this.decideNow(key, 1, true, options?.scope);
   }
 
-  /** Forgets everything counted for `key`. */
-  async reset(key: string): Promise<void> {
+  /** Forgets everything counted for `key` (in `options.scope`, or the app-wide count). */
+  async reset(key: string, options?: ScopeOptions): Promise<void> {
     checkKey(key);
-    await this.guard(this.backend.delete(this.keyspace, key));
+    await this.guard(this.backend.delete(this.space(options?.scope), key));
   }
 
   /** The backend keys that hold `key`'s state, one per algorithm member. */
-  keysFor(key: string): string[] {
+  keysFor(key: string, options?: ScopeOptions): string[] {
     checkKey(key);
-    return this.keyspace.keys(key);
+    return this.space(options?.scope).keys(key);
+  }
+
+  /** The keyspace of one scope (the app-wide one when `scope` is undefined), built once per scope. */
+  space(scope: string | undefined): Keyspace {
+    if (scope === undefined) return this.keyspace;
+    if (scope === this.lastScope) return this.lastScoped!;
+    if (typeof scope !== 'string' || scope === '') {
+      throw new InvalidOptionError('scope', scope, 'a non-empty string such as "POST /login"');
+    }
+    let space = this.scopes.get(scope);
+    if (space === undefined) {
+      space = new LimiterKeyspace(this.prefix, this.members, scope);
+      this.scopes.set(scope, space);
+    }
+    this.lastScope = scope;
+    this.lastScoped = space;
+    return space;
   }
 
   // The one path every decision takes: synchronous when the backend answers synchronously.
-  private decideNow(key: string, cost: number, peek: boolean): Decision | Promise<Decision> {
+  private decideNow(
+    key: string,
+    cost: number,
+    peek: boolean,
+    scope: string | undefined,
+  ): Decision | Promise<Decision> {
     checkKey(key);
-    const result = this.backend.evaluate(this.keyspace, key, cost, peek);
+    const result = this.backend.evaluate(this.space(scope), key, cost, peek);
     if (Array.isArray(result)) return combine(this.members, result);
     // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
     return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
@@ -164,9 +206,10 @@ function checkKey(key: unknown): asserts key is string {
 }
 
 /**
- * Folds member outcomes into one Decision: allowed only if all allow; limit, remaining and reset come from
- * the member with the least remaining (among the members that refused, when refused); retry is the longest
- * any member needs (Infinity if one never can).
+ * Folds member outcomes into one Decision: allowed only if all allow; retry is the longest any member needs
+ * (Infinity if one never can). Limit, remaining and reset come from the binding member: when refused, the
+ * refusing member with the longest retry (so a client told to wait is shown the limit that makes it wait);
+ * when allowed, the member with the least remaining. Ties go to the smaller limit, then the earlier member.
  */
 export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
   if (outcomes.length === 1) {
@@ -176,7 +219,8 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
       limit: members[0]!.limit,
       remaining: o.remaining,
       resetAfterMs: o.resetAfterMs,
-      retryAfterMs: o.allowed ? 0 : o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs,
+      retryAfterMs: o.allowed ? 0 : retryOf(o),
+      binding: 0,
     };
   }
   const allowed = outcomes.every((o) => o.allowed);
@@ -184,18 +228,12 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
   let retry = 0;
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
-    if (o.retryAfterMs < 0) retry = Number.POSITIVE_INFINITY;
-    else if (o.retryAfterMs > retry) retry = o.retryAfterMs;
     // A refused request charges nothing, yet a member that would have allowed it reports what would remain
     // after charging it; only the members that refused describe the key as it is.
     if (!allowed && o.allowed) continue;
-    const b = outcomes[bind];
-    if (
-      b === undefined ||
-      o.remaining < b.remaining ||
-      (o.remaining === b.remaining && members[i]!.limit < members[bind]!.limit)
-    )
-      bind = i;
+    const r = retryOf(o);
+    if (r > retry) retry = r;
+    if (bind === -1 || binds(members, outcomes, i, bind, allowed)) bind = i;
   }
   const b = outcomes[bind]!;
   return {
@@ -204,5 +242,29 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
     remaining: b.remaining,
     resetAfterMs: b.resetAfterMs,
     retryAfterMs: allowed ? 0 : retry,
+    binding: bind,
   };
+}
+
+function retryOf(o: StepOutcome): number {
+  return o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs;
+}
+
+// Whether member i binds the decision more than the current choice b.
+function binds(
+  members: readonly AlgorithmStep[],
+  outcomes: readonly StepOutcome[],
+  i: number,
+  b: number,
+  allowed: boolean,
+): boolean {
+  const o = outcomes[i]!;
+  const c = outcomes[b]!;
+  if (!allowed) {
+    const ro = retryOf(o);
+    const rc = retryOf(c);
+    if (ro !== rc) return ro > rc;
+  }
+  if (o.remaining !== c.remaining) return o.remaining < c.remaining;
+  return members[i]!.limit < members[b]!.limit;
 }

@@ -11,11 +11,11 @@ import {
   MemoryBackend,
   RateLimiter,
   RedisBackend,
-  SLIDING_LOG_MAX_LIMIT,
   slidingLog,
   slidingWindow,
   tokenBucket,
 } from '../src/index.js';
+import { SLIDING_LOG_MAX_LIMIT } from '../src/algorithms/sliding-log.js';
 import { FakeClock } from './support/clock.js';
 import { DB } from './support/redis.js';
 import { flushTestRedis, redisUrlForTests } from './support/testkit.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  combine,
   fixedWindow,
   gcra,
   hybrid,
@@ -8,8 +7,10 @@ import {
   RateLimitExceeded,
   RateLimiter,
   slidingLog,
+  slidingWindow,
   tokenBucket,
 } from '../src/index.js';
+import { combine } from '../src/limiter.js';
 import { FakeClock } from './support/clock.js';
 
 describe('RateLimiter', () => {
@@ -39,30 +40,54 @@ describe('RateLimiter', () => {
       remaining: 0,
       resetAfterMs: 60_000,
       retryAfterMs: 60_000,
+      binding: 0,
     });
     expect(exceeded.message).toContain('60000 ms');
     const never = await limiter.consume('other', { cost: 3 }).catch((e: unknown) => e);
     expect((never as RateLimitExceeded).message).toContain('can never be allowed');
   });
 
-  it('names keys prefix:{key}:rule, one per member, with the rule parameters in the name', () => {
+  it('names keys prefix:{client}:member, without the rule parameters, so a change of rate keeps counts', () => {
     const limiter = new RateLimiter({
       algorithm: hybrid(fixedWindow('5/s'), tokenBucket({ capacity: 10, refillRate: '1/s' })),
       prefix: 'api',
     });
-    expect(limiter.keysFor('alice')).toEqual(['api:{alice}:fw5.1000', 'api:{alice}:tb10.1.1000']);
-    expect(new RateLimiter({ algorithm: gcra('10/minute') }).keysFor('1.2.3.4')).toEqual([
-      'dl:{1.2.3.4}:gc10.60000.10',
-    ]);
+    expect(limiter.keysFor('alice')).toEqual(['api:{alice}:fw', 'api:{alice}:tb']);
+    expect(new RateLimiter({ algorithm: gcra('10/minute') }).keysFor('1.2.3.4')).toEqual(['dl:{1.2.3.4}:gc']);
+    // A second member of the same algorithm keeps apart from the first.
+    const two = new RateLimiter({ algorithm: hybrid(fixedWindow('5/s'), fixedWindow('100/day')) });
+    expect(two.keysFor('k')).toEqual(['dl:{k}:fw', 'dl:{k}:fw1']);
+    expect(new RateLimiter({ algorithm: fixedWindow('9/minute') }).keysFor('k')).toEqual(['dl:{k}:fw']);
   });
 
-  it('gives keys starting with "}" a shape of their own with a non-empty hash tag', () => {
+  it('puts a scope between the client and the member, escaped, with the client alone in the hash tag', () => {
+    const limiter = new RateLimiter({ algorithm: slidingWindow('5/s'), prefix: 'demo' });
+    expect(limiter.keysFor('ip:127.0.0.1', { scope: 'POST /api/login' })).toEqual([
+      'demo:{ip:127.0.0.1}:POST /api/login:sw',
+    ]);
+    expect(limiter.keysFor('ip:::1', { scope: 'GET /users/:id' })).toEqual([
+      'demo:{ip:::1}:GET /users/%3Aid:sw',
+    ]);
+    // A long scope is hashed; a scope that starts with "#" cannot pass for a hashed one.
+    const long = limiter.keysFor('k', { scope: `GET /${'x'.repeat(200)}` })[0]!;
+    expect(long).toMatch(/^demo:\{k\}:#[0-9a-f]{64}:sw$/);
+    expect(limiter.keysFor('k', { scope: '#x' })).toEqual(['demo:{k}:%23x:sw']);
+    expect(() => limiter.keysFor('k', { scope: '' })).toThrow(/scope/);
+  });
+
+  it('escapes braces and "%" in a client, so the hash tag is always the whole client', () => {
     const limiter = new RateLimiter({ algorithm: hybrid(fixedWindow('5/s'), slidingLog('5/s')) });
     const keys = limiter.keysFor('}x');
-    expect(keys).toEqual(['dl:!{!}x}:fw5.1000', 'dl:!{!}x}:sl5.1000']);
+    expect(keys).toEqual(['dl:{%7Dx}:fw', 'dl:{%7Dx}:sl']);
     // Distinct from every ordinary key, including ones that look alike.
-    for (const other of ['!}x', '{!}x', 'x', '}']) {
-      expect(limiter.keysFor(other)).not.toEqual(keys);
+    const seen = new Set(keys);
+    for (const other of ['%7Dx', '{x', 'x}', 'x', '}', '%']) {
+      for (const k of limiter.keysFor(other)) {
+        expect(seen.has(k)).toBe(false);
+        seen.add(k);
+        // The tag (between the first "{" and the next "}") is the escaped client, never empty.
+        expect(k.slice(k.indexOf('{') + 1, k.indexOf('}'))).not.toBe('');
+      }
     }
   });
 });
@@ -89,6 +114,7 @@ describe('combine', () => {
       remaining: 3,
       resetAfterMs: 900,
       retryAfterMs: 0,
+      binding: 0,
     });
   });
 
@@ -107,6 +133,23 @@ describe('combine', () => {
       remaining: 2,
       resetAfterMs: 600,
       retryAfterMs: 200,
+      binding: 1,
+    });
+  });
+
+  it('when refused, describes the refusing member with the longest retry, so reset and retry agree', () => {
+    // Both refuse; the bucket has less remaining but the window makes the client wait longer.
+    expect(combine(members, [refused(1, 5000, 5000), refused(0, 300, 300)])).toEqual({
+      allowed: false,
+      limit: 10,
+      remaining: 1,
+      resetAfterMs: 5000,
+      retryAfterMs: 5000,
+      binding: 0,
+    });
+    expect(combine(members, [refused(0, 300, 300), refused(2, 0, -1)])).toMatchObject({
+      binding: 1,
+      retryAfterMs: Number.POSITIVE_INFINITY,
     });
   });
 

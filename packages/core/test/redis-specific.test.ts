@@ -2,7 +2,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackendError,
-  composeScript,
   fixedWindow,
   gcra,
   hybrid,
@@ -12,6 +11,7 @@ import {
   slidingWindow,
   tokenBucket,
 } from '../src/index.js';
+import { composeScript } from '../src/backends/lua.js';
 import { FakeClock } from './support/clock.js';
 import { DB, pollUntil } from './support/redis.js';
 import { flushTestRedis, type RedisInstance, redisUrlForTests, startRedis } from './support/testkit.js';

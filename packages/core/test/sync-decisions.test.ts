@@ -26,7 +26,14 @@ describe('synchronous decisions', () => {
     });
     const first = limiter.decide('k');
     expect(first).not.toBeInstanceOf(Promise);
-    expect(first).toEqual({ allowed: true, limit: 2, remaining: 1, resetAfterMs: 60_000, retryAfterMs: 0 });
+    expect(first).toEqual({
+      allowed: true,
+      limit: 2,
+      remaining: 1,
+      resetAfterMs: 60_000,
+      retryAfterMs: 0,
+      binding: 0,
+    });
     expect(await limiter.limit('k')).toMatchObject({ allowed: true, remaining: 0 });
     expect(limiter.decide('k')).toEqual({
       allowed: false,
@@ -34,6 +41,7 @@ describe('synchronous decisions', () => {
       remaining: 0,
       resetAfterMs: 60_000,
       retryAfterMs: 60_000,
+      binding: 0,
     });
   });
 

@@ -12,15 +12,15 @@ import {
   InvalidRateError,
   leakyBucket,
   MemoryBackend,
-  parseDuration,
-  parseRate,
   RateLimiter,
   RedisBackend,
-  SLIDING_LOG_MAX_LIMIT,
   slidingLog,
   slidingWindow,
   tokenBucket,
 } from '../src/index.js';
+import { parseDuration } from '../src/policy/duration.js';
+import { parseRate } from '../src/policy/rate.js';
+import { SLIDING_LOG_MAX_LIMIT } from '../src/algorithms/sliding-log.js';
 
 type ErrorClass = new (...args: never[]) => InvalidOptionError;
 

@@ -1,4 +1,5 @@
 import type { StepOutcome, StepResult } from '../algorithms/types.js';
+import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveInteger } from '../policy/validate.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -10,6 +11,9 @@ export interface MemoryBackendOptions {
   /** Time source in ms (default `Date.now`); inject one in tests. */
   clock?: Clock;
 }
+
+/** Every key MemoryBackendOptions accepts. */
+export const MEMORY_BACKEND_OPTION_KEYS = keysOf<MemoryBackendOptions>()(['maxKeys', 'clock']);
 
 // A node of the recency list; a class so every entry shares one shape (V8 keeps property access fast).
 class Entry {
@@ -48,9 +52,7 @@ export class MemoryBackend implements Backend {
   private closed = false;
 
   constructor(options: MemoryBackendOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('MemoryBackend options', options, 'an options object');
-    }
+    knownKeys(options, MEMORY_BACKEND_OPTION_KEYS, 'MemoryBackend options');
     this.maxKeys = options.maxKeys === undefined ? 1_000_000 : positiveInteger(options.maxKeys, 'maxKeys');
     if (options.clock !== undefined && typeof options.clock !== 'function') {
       throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds');

@@ -1,66 +1,33 @@
 import { EventEmitter } from 'node:events';
 import type { Decision } from '../decision.js';
-import { Deadlines } from '../deadlines.js';
-import { CallbackTimeoutError, InvalidCostError, InvalidKeyError, InvalidOptionError } from '../errors.js';
-import type { RateLimiter } from '../limiter.js';
+import { InvalidOptionError } from '../errors.js';
+import { routeScope } from '../key-names.js';
+import type { LimitOptions, RateLimiter } from '../limiter.js';
+import { Callbacks, toError } from './callbacks.js';
+import { ClientKeys } from './client-key.js';
 import { RateHeaders } from './headers.js';
-import { ipNetwork } from './ip.js';
-import { sha256, sourceKey, UNKNOWN_IP_KEY } from './keys.js';
-import {
-  checkOptionKeys,
-  type HttpSettings,
-  isPositiveInteger,
-  LIMITER_OPTION_KEYS,
-  resolveLimiter,
-  resolveSettings,
-} from './options.js';
-import { refusalBody, SERVICE_UNAVAILABLE_BODY } from './response.js';
+import { inheritOptions } from './inherit.js';
+import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
+import { Outcomes, SKIPPED } from './outcome.js';
 import type { HeaderMode, HttpLimiterEvents, HttpLimitOptions, HttpOutcome, HttpRequest } from './types.js';
-
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-
-/** The outcome of an exempt or skipped request: let through, nothing counted, no headers. */
-const SKIPPED: HttpOutcome = Object.freeze({
-  allowed: true,
-  status: 200,
-  headers: NO_HEADERS,
-  body: undefined,
-  decision: undefined,
-  skipped: true,
-});
-
-// A backend failure configured to deny answers 503 with Retry-After: 1, because failures are usually
-// brief (a failover, a reconnect) and clients that honour it come back soon without hammering.
-const DENY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Retry-After': '1' });
-
-// Scopes longer than this (in bytes) are hashed, keeping every key well under the limiter's 1 KiB limit.
-const MAX_SCOPE_BYTES = 128;
-
-// One warning per process: the cause (a missing trust proxy setting) is global, and so is the fix.
-let warnedUnknownIp = false;
-
-/** Shared by a limiter and everything derived from it. */
-interface Family {
-  readonly warned: Set<string>;
-}
 
 /** What `derive` hands the constructor; module-private, so only `derive` can build a child. */
 class DeriveContext {
   constructor(
     readonly parent: HttpLimiter,
-    readonly scope: string,
+    readonly scope: string | undefined,
   ) {}
 }
 
 /**
  * The framework-neutral rate limiter for HTTP requests. Adapters turn their request into an HttpRequest,
- * call `handle`, and apply the HttpOutcome; everything else (keys, skipping, cost, headers, bodies and
- * backend failures) is decided here, once, for all frameworks.
+ * call `evaluate` (or `handle`), and apply the HttpOutcome; everything else (keys, scopes, skipping, cost,
+ * headers, bodies and backend failures) is decided here, once, for all frameworks.
  */
 export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   /** The RateLimiter that counts (shared with the parent when derived without limiter overrides). */
   readonly limiter: RateLimiter;
-  /** The scope given to `derive`, undefined for a limiter built directly. */
+  /** The fixed scope this limiter counts under (the `scope` option, or given to `derive`), if any. */
   readonly scope: string | undefined;
   /** Which rate-limit headers this limiter sends. */
   readonly headerMode: HeaderMode;
@@ -68,21 +35,21 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   // The options a derived limiter starts from: everything except what builds the RateLimiter.
   private readonly inheritable: HttpLimitOptions;
   private readonly parent: HttpLimiter | undefined;
-  private readonly family: Family;
-  private readonly keyPrefix: string;
-  private readonly rateHeaders: RateHeaders;
+  // Callbacks already warned about, shared by a limiter and everything derived from it.
+  private readonly warned: Set<string>;
+  private readonly callbacks: Callbacks;
+  private readonly clients: ClientKeys;
+  private readonly outcomes: Outcomes;
   private readonly hasExemptions: boolean;
-  // True when no callback or exemption is configured, so handle() can take its lean path.
+  // True when no callback or exemption is configured, so evaluate() can take its lean path.
   private readonly plain: boolean;
-  // What limit() is given for the fixed cost: undefined for 1, the default, so the limiter skips a lookup.
-  private readonly costOptions: { cost: number } | undefined;
-  // Bounds async callbacks (keyBy, skip, cost, message) by the limiter's timeoutMs, so a hung lookup in
-  // one of them cannot hang the request.
-  private readonly callbackDeadlines: Deadlines;
-  // The last client network seen and its key (see ipKey).
-  private lastIp: string | undefined;
-  private lastNetwork: string | undefined;
-  private lastIpKey = '';
+  // What the limiter is given for the fixed cost, per scope ("" for none): built once, not per request.
+  private readonly callOptions = new Map<string, LimitOptions | undefined>();
+  private readonly fixedCost: number | undefined;
+  // The last route seen and its scope: requests for one route come in runs.
+  private lastMethod: string | undefined;
+  private lastRoute: string | undefined;
+  private lastScope = '';
 
   /** Validates every option now (throwing InvalidOptionError naming the field), so requests never fail on them. */
   constructor(options?: HttpLimitOptions, context?: unknown) {
@@ -90,29 +57,24 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     const derive = context instanceof DeriveContext ? context : undefined;
     const own = checkOptionKeys(options);
     const parent = derive?.parent;
-    const inheritable: Record<string, unknown> = parent ? { ...parent.inheritable } : {};
-    for (const [k, v] of Object.entries(own)) {
-      if (k !== 'limiter' && !(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) inheritable[k] = v;
-    }
-    this.settings = resolveSettings(inheritable as HttpLimitOptions);
+    this.inheritable = inheritOptions(parent?.inheritable, own);
+    this.settings = resolveSettings(this.inheritable);
     this.limiter = resolveLimiter(own, parent?.limiter);
-    this.inheritable = inheritable as HttpLimitOptions;
     this.parent = parent;
-    this.family = parent ? parent.family : { warned: new Set() };
-    this.scope = derive?.scope;
-    this.keyPrefix = derive ? `${parent!.keyPrefix}r:${scopeKey(derive.scope)}|` : '';
-    this.headerMode = this.settings.headers;
-    this.rateHeaders = new RateHeaders(
-      this.settings.headers,
-      this.settings.policyName,
-      this.limiter.algorithm.members,
-    );
+    this.warned = parent ? parent.warned : new Set();
     const s = this.settings;
+    this.scope = derive?.scope ?? s.scope;
+    this.headerMode = s.headers;
+    this.callbacks = new Callbacks(s, this.limiter.timeoutMs, (name, error, request) =>
+      this.configError(name, error, request),
+    );
+    this.clients = new ClientKeys(s, this.callbacks);
+    const headers = new RateHeaders(s.headers, s.policyName, this.limiter.algorithm.members);
+    this.outcomes = new Outcomes(s, headers, this.callbacks);
     this.hasExemptions = s.exemptMethods.size > 0 || s.exemptPaths.size > 0 || s.exemptPatterns.length > 0;
     this.plain =
       !this.hasExemptions && s.skip === undefined && s.keyBy === undefined && typeof s.cost === 'number';
-    this.costOptions = typeof s.cost === 'number' && s.cost !== 1 ? { cost: s.cost } : undefined;
-    this.callbackDeadlines = new Deadlines(this.limiter.timeoutMs);
+    this.fixedCost = typeof s.cost === 'number' && s.cost !== 1 ? s.cost : undefined;
   }
 
   /**
@@ -129,11 +91,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
    * backend such as memory), so adapters on hot paths skip a promise; a Promise otherwise. Never throws.
    */
   evaluate(request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
-    if (!this.plain) return this.handleWithCallbacks(request);
+    if (!this.plain) return this.evaluateWithCallbacks(request);
     // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all.
     let decision: Decision | Promise<Decision>;
     try {
-      decision = this.limiter.decide(this.ipKey(request), this.costOptions);
+      decision = this.limiter.decide(this.clients.ip(request), this.optionsFor(this.scopeOf(request)));
     } catch (error) {
       return this.backendFailure(error, request);
     }
@@ -146,23 +108,24 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return this.decided(decision, request);
   }
 
-  // handle() when a callback (keyBy, skip, cost) or an exemption is configured.
-  private async handleWithCallbacks(request: HttpRequest): Promise<HttpOutcome> {
+  // evaluate() when a callback (keyBy, skip, cost) or an exemption is configured.
+  private async evaluateWithCallbacks(request: HttpRequest): Promise<HttpOutcome> {
     try {
       if (this.hasExemptions && this.isExempt(request)) return SKIPPED;
       if (this.settings.skip !== undefined) {
-        let skip = this.shouldSkip(request);
+        let skip = this.callbacks.shouldSkip(request);
         if (typeof skip !== 'boolean') skip = await skip;
         if (skip) return SKIPPED;
       }
       // Sync key and cost functions (the common case) are used without an await, to save a microtask.
-      let key = this.resolveKey(request);
+      let key = this.clients.of(request);
       if (typeof key !== 'string') key = await key;
-      let cost = this.resolveCost(request);
+      let cost = this.callbacks.cost(request);
       if (typeof cost !== 'number') cost = await cost;
+      const scope = this.scopeOf(request);
       let decision: Decision;
       try {
-        decision = await this.limiter.limit(key, cost === 1 ? undefined : { cost });
+        decision = await this.limiter.limit(key, cost === 1 ? this.optionsFor(scope) : { cost, scope });
       } catch (error) {
         return this.backendFailure(error, request);
       }
@@ -176,17 +139,19 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   // The outcome of a decision; a refusal may run the async `message` callback, hence the promise.
   private decided(decision: Decision, request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
     try {
-      if (decision.allowed) {
-        return {
-          allowed: true,
-          status: 200,
-          headers: this.rateHeaders.build(decision),
-          body: undefined,
-          decision,
-          skipped: false,
-        };
+      if (decision.allowed) return this.outcomes.allowed(decision);
+      const onLimited = this.settings.onLimited;
+      if (onLimited !== undefined) {
+        try {
+          onLimited(request, decision);
+        } catch (error) {
+          this.configError('onLimited', toError(error), request);
+        }
       }
-      return this.refuse(request, decision).catch((error: unknown) => this.backendFailure(error, request));
+      this.emitUp('limited', request, decision);
+      const outcome = this.outcomes.refused(request, decision);
+      if (!(outcome instanceof Promise)) return outcome;
+      return outcome.catch((error: unknown) => this.backendFailure(error, request));
     } catch (error) {
       // Unreachable by design, as above.
       return this.backendFailure(error, request);
@@ -205,24 +170,42 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return false;
   }
 
-  /** The key this request is counted under (with source prefix and scope), e.g. for `limiter.reset`. */
+  /** The client identity this request is counted as, e.g. "ip:203.0.113.7", for `limiter.reset` or logs. */
   async keyFor(request: HttpRequest): Promise<string> {
-    return this.resolveKey(request);
-  }
-
-  /** Forgets what was counted for this request's key, e.g. after a successful login. */
-  async reset(request: HttpRequest): Promise<void> {
-    await this.limiter.reset(await this.resolveKey(request));
+    return this.clients.of(request);
   }
 
   /**
-   * A limiter for one route: `overrides` (a rate string or partial options) on top of this limiter's
-   * options, sharing its backend and prefix unless overridden, and counting under keys scoped by `scope`,
-   * so a route never shares counts with the global limit or with another route, even at the same rate.
+   * The scope this request is counted under: the limiter's fixed scope, else its route (method and
+   * pattern, HEAD as GET) when it runs at route level; undefined for the app-wide count.
    */
-  derive(overrides: string | Partial<HttpLimitOptions>, scope: string): HttpLimiter {
-    if (typeof scope !== 'string' || scope === '') {
-      throw new InvalidOptionError('scope', scope, 'a non-empty string naming the route, e.g. "POST /login"');
+  scopeOf(request: HttpRequest): string | undefined {
+    if (this.scope !== undefined) return this.scope;
+    const route = request.routeId;
+    if (route === undefined) return undefined;
+    const method = request.method;
+    if (route !== this.lastRoute || method !== this.lastMethod) {
+      this.lastRoute = route;
+      this.lastMethod = method;
+      this.lastScope = routeScope(method, route);
+    }
+    return this.lastScope;
+  }
+
+  /** Forgets what was counted for this request's key in its scope, e.g. after a successful login. */
+  async reset(request: HttpRequest): Promise<void> {
+    await this.limiter.reset(await this.clients.of(request), { scope: this.scopeOf(request) });
+  }
+
+  /**
+   * A limiter with `overrides` (a rate string or partial options) on top of this limiter's options,
+   * sharing its backend and prefix unless overridden. Given a `scope`, it counts under that name (e.g. a
+   * Nest controller); without one, it counts per route when requests carry a route, like any route-level
+   * limit, and never shares counts with this limiter's app-wide count.
+   */
+  derive(overrides: string | Partial<HttpLimitOptions>, scope?: string): HttpLimiter {
+    if (scope !== undefined && (typeof scope !== 'string' || scope === '')) {
+      throw new InvalidOptionError('scope', scope, 'a non-empty string naming the count, e.g. "POST /login"');
     }
     let options: HttpLimitOptions;
     if (typeof overrides === 'string') options = { rate: overrides };
@@ -238,183 +221,32 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return new HttpLimiter(options, new DeriveContext(this, scope));
   }
 
-  // A skip() that throws or rejects counts the request: failing open would let a bug disable limiting.
-  private shouldSkip(request: HttpRequest): boolean | Promise<boolean> {
-    let skip: unknown;
-    try {
-      skip = this.settings.skip!(request);
-    } catch (error) {
-      this.configError('skip', error, request);
-      return false;
+  // The options handed to the limiter for one scope, built once per scope.
+  private optionsFor(scope: string | undefined): LimitOptions | undefined {
+    const name = scope ?? '';
+    let options = this.callOptions.get(name);
+    if (options === undefined && !this.callOptions.has(name)) {
+      const cost = this.fixedCost;
+      options =
+        scope === undefined
+          ? cost === undefined
+            ? undefined
+            : { cost }
+          : cost === undefined
+            ? { scope }
+            : { cost, scope };
+      this.callOptions.set(name, options);
     }
-    if (!isPromiseLike(skip)) return Boolean(skip);
-    return this.bounded('skip', skip).then(Boolean, (error: unknown) => {
-      this.configError('skip', error, request);
-      return false;
-    });
-  }
-
-  private resolveKey(request: HttpRequest): string | Promise<string> {
-    const keyBy = this.settings.keyBy;
-    if (keyBy === undefined) return this.ipKey(request);
-    let value: unknown;
-    try {
-      value = keyBy(request);
-    } catch (error) {
-      this.configError('keyBy', error, request);
-      return this.ipKey(request);
-    }
-    if (isPromiseLike(value)) {
-      return this.bounded('keyBy', value).then(
-        (v) => this.finishKey(v, request),
-        (error: unknown) => {
-          this.configError('keyBy', error, request);
-          return this.ipKey(request);
-        },
-      );
-    }
-    return this.finishKey(value, request);
-  }
-
-  private finishKey(value: unknown, request: HttpRequest): string {
-    if (typeof value === 'string' && value !== '')
-      return this.keyPrefix + sourceKey(this.settings.keySource, value);
-    if (value !== undefined && value !== null && value !== '') {
-      this.configError(
-        'keyBy',
-        new InvalidKeyError(value, 'a string, or undefined to fall back to the client IP'),
-        request,
-      );
-    }
-    return this.ipKey(request);
-  }
-
-  // Never a shared bucket: a request without a usable key is limited by its IP, and only a request
-  // without even an IP lands in the one shared "unknown-ip" bucket, with a warning saying why.
-  private ipKey(request: HttpRequest): string {
-    const ip = request.ip;
-    // Requests come in bursts from one client, so the last key is often the one needed again.
-    if (ip === this.lastIp && ip !== undefined) return this.lastIpKey;
-    const network = ipNetwork(ip);
-    if (network !== undefined) {
-      const key = network === this.lastNetwork ? this.lastIpKey : this.keyPrefix + sourceKey('ip', network);
-      this.lastIp = ip;
-      this.lastNetwork = network;
-      this.lastIpKey = key;
-      return key;
-    }
-    if (!warnedUnknownIp) {
-      warnedUnknownIp = true;
-      process.emitWarning(
-        'A request had no client IP, so it was limited under the shared key "unknown-ip" (all such ' +
-          'requests share one bucket). Make the framework resolve the client IP: behind a proxy set its ' +
-          'trust proxy option (Express "trust proxy", Fastify trustProxy, Koa app.proxy), and for Hono ' +
-          'pass getIp; or key requests by something else with keyBy.',
-        { type: 'DistLimiterWarning', code: 'DL_UNKNOWN_IP' },
-      );
-    }
-    return this.keyPrefix + UNKNOWN_IP_KEY;
-  }
-
-  private resolveCost(request: HttpRequest): number | Promise<number> {
-    const cost = this.settings.cost;
-    if (typeof cost === 'number') return cost;
-    let value: unknown;
-    try {
-      value = cost(request);
-    } catch (error) {
-      this.configError('cost', error, request);
-      return 1;
-    }
-    if (isPromiseLike(value)) {
-      return this.bounded('cost', value).then(
-        (v) => this.checkCost(v, request),
-        (error: unknown) => {
-          this.configError('cost', error, request);
-          return 1;
-        },
-      );
-    }
-    return this.checkCost(value, request);
-  }
-
-  // A bad cost is a bug in the app, not in the request: the request is charged the default cost 1 (so it
-  // is still limited) and the bug is reported through 'configError' rather than failing the request.
-  private checkCost(value: unknown, request: HttpRequest): number {
-    if (isPositiveInteger(value)) return value;
-    this.configError('cost', new InvalidCostError(value), request);
-    return 1;
-  }
-
-  private async refuse(request: HttpRequest, decision: Decision): Promise<HttpOutcome> {
-    const s = this.settings;
-    if (s.onLimited !== undefined) {
-      try {
-        s.onLimited(request, decision);
-      } catch (error) {
-        this.configError('onLimited', error, request);
-      }
-    }
-    this.emitUp('limited', request, decision);
-    return {
-      allowed: false,
-      status: s.statusCode,
-      headers: this.rateHeaders.build(decision),
-      body: await this.body(request, decision),
-      decision,
-      skipped: false,
-    };
-  }
-
-  private async body(request: HttpRequest, decision: Decision): Promise<unknown> {
-    const message = this.settings.message;
-    if (message === undefined) return refusalBody(decision);
-    if (typeof message === 'string') return refusalBody(decision, message);
-    if (typeof message !== 'function') return message;
-    try {
-      let body: unknown = message(request, decision);
-      if (isPromiseLike(body)) body = await this.bounded('message', body);
-      return body;
-    } catch (error) {
-      this.configError('message', error, request);
-      return refusalBody(decision);
-    }
-  }
-
-  // A callback's promise, rejected with CallbackTimeoutError if it has not settled within timeoutMs.
-  private bounded<T>(callback: string, work: PromiseLike<T>): Promise<T> {
-    return this.callbackDeadlines.race(
-      work,
-      () => new CallbackTimeoutError(callback, this.limiter.timeoutMs),
-    );
+    return options;
   }
 
   private backendFailure(cause: unknown, request: HttpRequest): HttpOutcome {
     const error = toError(cause);
-    const s = this.settings;
-    const outcome: HttpOutcome =
-      s.onBackendError === 'deny'
-        ? {
-            allowed: false,
-            status: 503,
-            headers: DENY_HEADERS,
-            body: SERVICE_UNAVAILABLE_BODY,
-            decision: undefined,
-            skipped: false,
-            error,
-          }
-        : {
-            allowed: true,
-            status: 200,
-            headers: NO_HEADERS,
-            body: undefined,
-            decision: undefined,
-            skipped: false,
-            error,
-          };
-    if (s.onError !== undefined) {
+    const outcome = this.outcomes.failed(error);
+    const onError = this.settings.onError;
+    if (onError !== undefined) {
       try {
-        s.onError(error, request);
+        onError(error, request);
       } catch {
         // onError must not throw; if it does, the request still gets its answer.
       }
@@ -425,11 +257,10 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   // Reports a misbehaving user callback. Listeners of 'configError' get every occurrence; without one, a
   // process warning is emitted once per callback, so the bug is visible but cannot flood the logs.
-  private configError(callback: string, cause: unknown, request: HttpRequest): void {
-    const error = toError(cause);
+  private configError(callback: string, error: Error, request: HttpRequest): void {
     if (this.emitUp('configError', error, request)) return;
-    if (this.family.warned.has(callback)) return;
-    this.family.warned.add(callback);
+    if (this.warned.has(callback)) return;
+    this.warned.add(callback);
     process.emitWarning(
       `The ${callback} option failed on a request (${error.message}); the request went on with the fallback ` +
         `described in the docs. Listen to the limiter's 'configError' event to see every occurrence.`,
@@ -458,24 +289,4 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 /** Builds an HttpLimiter; the same as `new HttpLimiter(options)`. */
 export function createHttpLimiter(options?: HttpLimitOptions): HttpLimiter {
   return new HttpLimiter(options);
-}
-
-// "|" ends a scope in the key, a leading "#" marks a hashed one and "%" escapes, so distinct scope paths
-// always give distinct keys.
-function scopeKey(scope: string): string {
-  if (Buffer.byteLength(scope) > MAX_SCOPE_BYTES) return `#${sha256(scope)}`;
-  return scope.replace(/%/g, '%25').replace(/\|/g, '%7C').replace(/^#/, '%23');
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value instanceof Promise ||
-    (typeof value === 'object' &&
-      value !== null &&
-      typeof (value as PromiseLike<unknown>).then === 'function')
-  );
-}
-
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

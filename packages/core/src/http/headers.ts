@@ -61,11 +61,6 @@ export function formatRateLimitPolicy(policyName: string, members: readonly Algo
     .join(', ');
 }
 
-/** The RateLimit field value for one decision: `"name";r=<remaining>;t=<seconds until reset>`. */
-export function formatRateLimit(name: string, decision: Decision): string {
-  return `"${name}";r=${Math.max(0, decision.remaining)};t=${ceilSeconds(decision.resetAfterMs)}`;
-}
-
 /**
  * Builds the rate-limit headers of each decision for one header mode. Everything that does not depend on
  * the decision (the policy field, the quoted names, the limit as text) is rendered once, at construction,
@@ -98,7 +93,7 @@ export class RateHeaders {
   /** Headers for `decision`, with Retry-After added when it refuses; `nowMs` anchors X-RateLimit-Reset. */
   build(decision: Decision, nowMs?: number): Record<string, string> {
     const remaining = Math.max(decision.remaining, 0);
-    const resetAfterMs = Math.max(0, decision.resetAfterMs);
+    const resetAfterMs = resetOf(decision);
     let headers: Record<string, string>;
     if (this.legacy) {
       const limit =
@@ -113,7 +108,7 @@ export class RateHeaders {
             'X-RateLimit-Remaining': `${remaining}`,
             'X-RateLimit-Reset': reset,
             'RateLimit-Policy': this.policy,
-            RateLimit: `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
+            RateLimit: `${this.prefixes[decision.binding] ?? this.prefixes[0]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
           }
         : {
             'X-RateLimit-Limit': limit,
@@ -123,7 +118,7 @@ export class RateHeaders {
     } else if (this.ietf) {
       headers = {
         'RateLimit-Policy': this.policy,
-        RateLimit: `${this.prefixes[this.binding(decision)]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
+        RateLimit: `${this.prefixes[decision.binding] ?? this.prefixes[0]}${remaining};t=${ceilSeconds(resetAfterMs)}`,
       };
     } else {
       headers = {};
@@ -142,13 +137,15 @@ export class RateHeaders {
     }
     return this.lastResetText;
   }
+}
 
-  // The decision reports the binding member's limit but not its index; the first member with that limit
-  // is it, or is indistinguishable from it as far as the limit goes.
-  private binding(decision: Decision): number {
-    const limits = this.limits;
-    if (limits.length === 1) return 0;
-    const i = limits.indexOf(decision.limit);
-    return Math.max(i, 0);
-  }
+/**
+ * When the binding member resets, as the headers say it: never earlier than a refusal's retry, so a client
+ * that waits for the reset is not refused again (a sliding window's current window may end before enough
+ * of the previous one has slid out). A retry that never comes leaves the reset as it is.
+ */
+export function resetOf(decision: Decision): number {
+  const reset = Math.max(0, decision.resetAfterMs);
+  const retry = decision.retryAfterMs;
+  return !decision.allowed && retry > reset && Number.isFinite(retry) ? retry : reset;
 }

@@ -1,13 +1,24 @@
+// "@distlimiter/core/http": what adapter authors need beyond the root entry point. An adapter turns its
+// framework's request into an HttpRequest, asks HttpLimiter, and applies the HttpOutcome.
 export { HttpLimiter, createHttpLimiter } from './handler.js';
-export { ip, header, type IpKeyOptions, type KeySource, MAX_RAW_KEY_LENGTH, UNKNOWN_IP_KEY } from './keys.js';
+export { ip, header, type IpKeyOptions, UNKNOWN_IP_KEY } from './keys.js';
+export {
+  clientId,
+  keyName,
+  routeScope,
+  scopeSegment,
+  type KeySource,
+  MAX_RAW_KEY_LENGTH,
+} from '../key-names.js';
+export { MAX_KEY_BYTES } from '../limiter.js';
 export { normalizeIp, ipNetwork } from './ip.js';
 export {
   RateHeaders,
   ceilSeconds,
   retryAfterSeconds,
+  resetOf,
   policyNames,
   formatRateLimitPolicy,
-  formatRateLimit,
   RATE_LIMIT_HEADER_NAMES,
   isRateLimitHeaderName,
 } from './headers.js';

@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
+import type { KeySource } from '../key-names.js';
 import { ipNetwork } from './ip.js';
 import type { HttpRequest, KeyFunction } from './types.js';
-
-/** Values longer than this are hashed, so a long header can never reach the limiter's 1 KiB key limit. */
-export const MAX_RAW_KEY_LENGTH = 256;
 
 /** Key used when a request has neither a key nor a client IP; it is shared, so a warning says why. */
 export const UNKNOWN_IP_KEY = 'unknown-ip';
@@ -12,9 +9,6 @@ export const UNKNOWN_IP_KEY = 'unknown-ip';
 // Where a key came from. Each source gets its own prefix so an API key that happens to read
 // "1.2.3.4" never shares a bucket with the client at 1.2.3.4.
 const SOURCE = Symbol.for('distlimiter.keySource');
-
-/** The prefix a key function's results are stored under: "ip", "h" (header) or "k" (user function). */
-export type KeySource = 'ip' | 'h' | 'k';
 
 interface TaggedKeyFunction extends KeyFunction {
   [SOURCE]?: KeySource;
@@ -54,18 +48,4 @@ export function header(name: string): KeyFunction {
 /** Which prefix a key function's results get: built-in extractors are tagged, anything else is "k". */
 export function keySourceOf(fn: KeyFunction): KeySource {
   return (fn as TaggedKeyFunction)[SOURCE] ?? 'k';
-}
-
-/**
- * Turns a raw key into the stored key: `<source>:<value>`, or `<source>#<sha256 hex>` when the value is
- * longer than MAX_RAW_KEY_LENGTH. The different separator keeps a hashed key apart from a raw value
- * that happens to look like a hash.
- */
-export function sourceKey(source: KeySource, value: string): string {
-  return value.length > MAX_RAW_KEY_LENGTH ? `${source}#${sha256(value)}` : `${source}:${value}`;
-}
-
-/** The hex SHA-256 of `value`. */
-export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }

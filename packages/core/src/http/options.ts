@@ -2,13 +2,15 @@ import { slidingWindow } from '../algorithms/sliding-window.js';
 import type { Algorithm } from '../algorithms/types.js';
 import type { Decision } from '../decision.js';
 import { InvalidOptionError } from '../errors.js';
-import { RateLimiter } from '../limiter.js';
+import { RATE_LIMITER_OPTION_KEYS, RateLimiter } from '../limiter.js';
+import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { parseRate } from '../policy/rate.js';
-import { type KeySource, keySourceOf } from './keys.js';
+import type { KeySource } from '../key-names.js';
+import { keySourceOf } from './keys.js';
 import type { HeaderMode, HttpLimitOptions, HttpRequest, KeyFunction } from './types.js';
 
 /** Every option key HttpLimitOptions accepts; adapters strip their own extras before handing options on. */
-export const HTTP_LIMIT_OPTION_KEYS: readonly (keyof HttpLimitOptions)[] = Object.freeze([
+export const HTTP_LIMIT_OPTION_KEYS = keysOf<HttpLimitOptions>()([
   'limiter',
   'rate',
   'algorithm',
@@ -20,6 +22,7 @@ export const HTTP_LIMIT_OPTION_KEYS: readonly (keyof HttpLimitOptions)[] = Objec
   'exemptPaths',
   'exemptMethods',
   'cost',
+  'scope',
   'headers',
   'policyName',
   'statusCode',
@@ -30,18 +33,15 @@ export const HTTP_LIMIT_OPTION_KEYS: readonly (keyof HttpLimitOptions)[] = Objec
 ]);
 
 /** The options that build a RateLimiter, and so must be absent when a ready `limiter` is given. */
-export const LIMITER_OPTION_KEYS = Object.freeze([
+export const LIMITER_OPTION_KEYS: readonly (keyof HttpLimitOptions)[] = Object.freeze([
   'rate',
   'algorithm',
-  'backend',
-  'prefix',
-  'timeoutMs',
-] as const);
+  ...RATE_LIMITER_OPTION_KEYS,
+]);
 
 /** Rate used when neither `rate`, `algorithm` nor `limiter` is given. */
 export const DEFAULT_RATE = '60/minute';
 
-const KNOWN = new Set<string>(HTTP_LIMIT_OPTION_KEYS);
 const HEADER_MODES: readonly unknown[] = ['legacy', 'ietf', 'both', false];
 // A Structured Field key (RFC 8941 3.1.2) starting with a letter: safe unquoted or quoted, in any header.
 const POLICY_NAME = /^[a-z][a-z0-9_\-.*]{0,63}$/;
@@ -55,6 +55,7 @@ export interface HttpSettings {
   readonly exemptPatterns: readonly RegExp[];
   readonly exemptMethods: ReadonlySet<string>;
   readonly cost: number | ((request: HttpRequest) => number | Promise<number>);
+  readonly scope: string | undefined;
   readonly headers: HeaderMode;
   readonly policyName: string;
   readonly statusCode: number;
@@ -70,22 +71,9 @@ export interface HttpSettings {
  */
 export function checkOptionKeys(input: unknown, field = 'options'): HttpLimitOptions {
   if (input === undefined) return {};
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidOptionError(field, input, 'an options object');
-  }
+  const o = knownKeys(input, HTTP_LIMIT_OPTION_KEYS, field);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(input)) {
-    const value = (input as Record<string, unknown>)[key];
-    if (!KNOWN.has(key)) {
-      const near = closest(key);
-      throw new InvalidOptionError(
-        key,
-        value,
-        `no such option${near ? ` (did you mean "${near}"?)` : ''}; known options: ${HTTP_LIMIT_OPTION_KEYS.join(', ')}`,
-      );
-    }
-    if (value !== undefined) out[key] = value;
-  }
+  for (const key of Object.keys(o)) if (o[key] !== undefined) out[key] = o[key];
   return out as HttpLimitOptions;
 }
 
@@ -106,9 +94,16 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
       'a positive integer or a function of the request returning one',
     );
   }
-  const headers = o.headers ?? 'both';
+  const headers = o.headers ?? 'legacy';
   if (!HEADER_MODES.includes(headers)) {
     throw new InvalidOptionError('headers', headers, '"legacy", "ietf", "both" or false');
+  }
+  if (o.scope !== undefined && (typeof o.scope !== 'string' || o.scope === '')) {
+    throw new InvalidOptionError(
+      'scope',
+      o.scope,
+      'a non-empty string naming the shared count, e.g. "login"',
+    );
   }
   const policyName = o.policyName ?? 'default';
   if (typeof policyName !== 'string' || !POLICY_NAME.test(policyName)) {
@@ -159,6 +154,7 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
     exemptPatterns: patterns,
     exemptMethods: exemptMethodsOf(o.exemptMethods),
     cost,
+    scope: o.scope,
     headers,
     policyName,
     statusCode,
@@ -261,31 +257,4 @@ function exemptMethodsOf(value: unknown): Set<string> {
 /** Whether `value` is a cost the limiter accepts: a positive safe integer. */
 export function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
-
-// Suggests the known option nearest to a typo (edit distance at most 2, or a case-only difference).
-function closest(key: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const known of HTTP_LIMIT_OPTION_KEYS) {
-    const d = known.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, known);
-    if (d < bestDistance) {
-      best = known;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const sub = prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

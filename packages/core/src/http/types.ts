@@ -11,7 +11,11 @@ export interface HttpRequest {
   readonly method: string;
   /** Path without the query string. */
   readonly path: string;
-  /** The framework's route pattern when known (e.g. "/users/:id"), used to scope per-route limits. */
+  /**
+   * The route pattern the request matched (e.g. "/users/:id") when this limit runs for that route alone
+   * (route-level middleware, a route's own config, a handler's decorator); undefined when it runs app-wide.
+   * With it, the limit counts per route: method (HEAD as GET) and pattern, see `routeScope`.
+   */
   readonly routeId?: string | undefined;
   /** Reads one request header (first value if repeated); `name` is lower-case. */
   header(name: string): string | undefined;
@@ -73,7 +77,16 @@ export interface HttpLimitOptions {
    * that is not a positive integer (or a throw) charges 1 and is reported through the 'configError' event.
    */
   cost?: number | ((request: HttpRequest) => number | Promise<number>);
-  /** Rate-limit header format (default "both"); a refusal carries Retry-After whatever the mode. */
+  /**
+   * Counts under this scope name instead of per route (route-level) or app-wide: limits given the same
+   * scope share one count on purpose, e.g. two routes that must share an allowance.
+   */
+  scope?: string;
+  /**
+   * Rate-limit header format (default "legacy": X-RateLimit-Limit, -Remaining, -Reset); "ietf" sends the
+   * draft's RateLimit and RateLimit-Policy, "both" all five, false none. A refusal carries Retry-After
+   * whatever the mode.
+   */
   headers?: HeaderMode;
   /** Policy name in the IETF headers (default "default"). */
   policyName?: string;

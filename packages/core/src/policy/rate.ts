@@ -25,20 +25,3 @@ export function parseRate(value: unknown, field = 'rate'): Rate {
   if (!Number.isSafeInteger(windowMs)) throw new InvalidRateError(field, value);
   return { limit, windowMs };
 }
-
-/** Renders a rate back into the canonical short form, e.g. `{100, 60000}` -> "100/1m". */
-export function formatRate(rate: Rate): string {
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1000, 's'],
-  ];
-  for (const [ms, name] of units) {
-    if (rate.windowMs % ms === 0) {
-      const n = rate.windowMs / ms;
-      return `${rate.limit}/${n === 1 ? '' : n}${name}`;
-    }
-  }
-  return `${rate.limit}/${rate.windowMs}ms`;
-}

@@ -1,8 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
 
-/** Largest integer every backend (JS numbers, Lua doubles) represents exactly. */
-export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
-
 /** Returns `value` if it is a positive safe integer, else throws InvalidOptionError naming `field`. */
 export function positiveInteger(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;

@@ -4,10 +4,10 @@ import {
   type Backend,
   BackendError,
   BackendTimeoutError,
-  createHttpLimiter,
   type HttpLimitOptions,
   RedisBackend,
 } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { freePort } from '../../../testkit/src/index.js';
 import { req } from './helpers.js';
 

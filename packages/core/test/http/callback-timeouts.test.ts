@@ -1,5 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
-import { CallbackTimeoutError, createHttpLimiter, type HttpLimitOptions } from '../../src/index.js';
+import { CallbackTimeoutError, type HttpLimitOptions } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { clocked, req } from './helpers.js';
 
 // A callback result that never settles: a lookup against a service that hangs.

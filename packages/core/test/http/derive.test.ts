@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'vitest';
 import {
-  createHttpLimiter,
   fixedWindow,
   header,
   HttpLimiter,
@@ -8,6 +7,7 @@ import {
   MemoryBackend,
   RateLimiter,
 } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { clocked, optionError, req } from './helpers.js';
 
 async function drain(l: HttpLimiter, r: HttpRequest): Promise<number> {
@@ -24,7 +24,9 @@ describe('derive', () => {
     expect(await drain(global, r)).toBe(2);
     expect(await drain(login, r)).toBe(2);
     expect(await global.keyFor(r)).toBe('ip:203.0.113.7');
-    expect(await login.keyFor(r)).toBe('r:POST /login|ip:203.0.113.7');
+    expect(await login.keyFor(r)).toBe('ip:203.0.113.7');
+    expect(global.scopeOf(r)).toBeUndefined();
+    expect(login.scopeOf(r)).toBe('POST /login');
   });
 
   test('two routes count separately, and each shares the parent backend and prefix', async () => {
@@ -83,21 +85,20 @@ describe('derive', () => {
   test('can key a route differently from its parent', async () => {
     const global = createHttpLimiter({ rate: '5/minute' });
     const child = global.derive({ keyBy: header('x-api-key') }, 'api');
-    expect(await child.keyFor(req({ headers: { 'x-api-key': 'k1' } }))).toBe('r:api|h:k1');
+    expect(await child.keyFor(req({ headers: { 'x-api-key': 'k1' } }))).toBe('h:k1');
     expect(await global.keyFor(req({ headers: { 'x-api-key': 'k1' } }))).toBe('ip:203.0.113.7');
   });
 
-  test('scopes nest, are escaped and hashed, and never collide', async () => {
+  test('a derived scope replaces its parent scope; without one, the route decides', () => {
     const global = createHttpLimiter({ rate: '5/minute' });
-    const nested = global.derive({}, 'a').derive({}, 'b');
-    const tricky = global.derive({}, 'a|r:b');
-    expect(await nested.keyFor(req())).toBe('r:a|r:b|ip:203.0.113.7');
-    expect(await tricky.keyFor(req())).toBe('r:a%7Cr:b|ip:203.0.113.7');
-    const long = global.derive({}, `/${'segment/'.repeat(40)}`);
-    expect(await long.keyFor(req())).toMatch(/^r:#[0-9a-f]{64}\|ip:203\.0\.113\.7$/);
-    expect(await global.derive({}, '#x').keyFor(req())).toBe('r:%23x|ip:203.0.113.7');
+    expect(global.derive({}, 'a').derive({}, 'b').scopeOf(req())).toBe('b');
+    expect(global.derive({}, 'a').derive({}).scopeOf(req())).toBeUndefined();
+    // The scope option is an option like any other, so it is inherited.
+    expect(createHttpLimiter({ scope: 'shared' }).derive({}).scopeOf(req())).toBe('shared');
+    const perRoute = global.derive({ rate: '1/minute' });
+    expect(perRoute.scopeOf(req())).toBeUndefined();
+    expect(perRoute.scopeOf(req({ method: 'POST', routeId: '/login' }))).toBe('POST /login');
   });
-
   test('validates at derive time', () => {
     const global = createHttpLimiter({ rate: '5/minute' });
     optionError(() => global.derive('lots/minute', 'r'), 'rate');
@@ -106,8 +107,55 @@ describe('derive', () => {
     optionError(() => global.derive({ rate: '1/s', algorithm: fixedWindow('1/s') }, 'r'), 'algorithm');
     optionError(() => global.derive({ limiter: global.limiter, rate: '1/s' }, 'r'), 'rate');
     optionError(() => global.derive('1/s', ''), 'scope');
-    optionError(() => global.derive('1/s', undefined as never), 'scope');
+    optionError(() => global.derive('1/s', 42 as never), 'scope');
+    optionError(() => createHttpLimiter({ scope: '' }), 'scope');
     optionError(() => global.derive(42 as never, 'r'), 'overrides');
     expect(global.derive('1/s', 'ok')).toBeInstanceOf(HttpLimiter);
+  });
+});
+
+describe('route scopes', () => {
+  test('one limiter counts each route it runs for apart, and its app-wide count apart from both', async () => {
+    const l = createHttpLimiter({ rate: '2/minute', backend: clocked().backend });
+    const a = req({ method: 'POST', routeId: '/login' });
+    const b = req({ method: 'GET', routeId: '/users/:id', path: '/users/7' });
+    expect(await drain(l, a)).toBe(2);
+    expect(await drain(l, b)).toBe(2);
+    expect(await drain(l, req())).toBe(2);
+  });
+
+  test('HEAD counts as GET on the same route; other methods count apart', async () => {
+    const l = createHttpLimiter({ rate: '3/minute', backend: clocked().backend });
+    const route = '/items';
+    expect((await l.handle(req({ method: 'GET', routeId: route }))).decision?.remaining).toBe(2);
+    expect((await l.handle(req({ method: 'HEAD', routeId: route }))).decision?.remaining).toBe(1);
+    expect((await l.handle(req({ method: 'POST', routeId: route }))).decision?.remaining).toBe(2);
+  });
+
+  test('the scope option shares one count across routes on purpose, and reset forgets that count', async () => {
+    const { backend } = clocked();
+    const shared = { rate: '3/minute', backend, scope: 'writes' };
+    const a = createHttpLimiter(shared);
+    const b = createHttpLimiter(shared);
+    await a.handle(req({ method: 'POST', routeId: '/a' }));
+    await b.handle(req({ method: 'PUT', routeId: '/b' }));
+    expect((await a.handle(req({ method: 'DELETE', routeId: '/c' }))).decision?.remaining).toBe(0);
+    expect(a.limiter.keysFor('ip:203.0.113.7', { scope: 'writes' })).toEqual([
+      'dl:{ip:203.0.113.7}:writes:sw',
+    ]);
+    await a.reset(req({ routeId: '/x' }));
+    expect((await b.handle(req())).decision?.remaining).toBe(2);
+  });
+
+  test('the same client, options and route give the same stored key in every limiter', async () => {
+    const { backend } = clocked();
+    const first = createHttpLimiter({ rate: '5/minute', backend, prefix: 'demo' });
+    const second = createHttpLimiter({ rate: '5/minute', backend, prefix: 'demo' });
+    const login = req({ method: 'POST', routeId: '/api/login' });
+    await first.handle(login);
+    expect((await second.handle(login)).decision?.remaining).toBe(3);
+    expect(first.limiter.keysFor(await first.keyFor(login), { scope: first.scopeOf(login) })).toEqual([
+      'demo:{ip:203.0.113.7}:POST /api/login:sw',
+    ]);
   });
 });

@@ -1,17 +1,19 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
-  createHttpLimiter,
   fixedWindow,
-  formatRateLimitPolicy,
   type HeaderMode,
   hybrid,
-  isRateLimitHeaderName,
   MemoryBackend,
-  RATE_LIMIT_HEADER_NAMES,
-  retryAfterSeconds,
   slidingWindow,
   tokenBucket,
 } from '../../src/index.js';
+import {
+  createHttpLimiter,
+  formatRateLimitPolicy,
+  isRateLimitHeaderName,
+  RATE_LIMIT_HEADER_NAMES,
+  retryAfterSeconds,
+} from '../../src/http/index.js';
 import { req, T0 } from './helpers.js';
 
 // Date is faked (and nothing else), and the backend reads the same clock, so every value is exact.
@@ -35,8 +37,27 @@ function limiter(headers?: HeaderMode, extra: { policyName?: string } = {}) {
 }
 
 describe('header modes', () => {
-  test('"both" (the default) sends legacy and IETF headers with exact values', async () => {
+  test('the default is "legacy": X-RateLimit-Limit, -Remaining and -Reset, plus Retry-After on a 429', async () => {
     const l = limiter();
+    expect(l.headerMode).toBe('legacy');
+    expect((await l.handle(req())).headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '2',
+      'X-RateLimit-Reset': '1700000060',
+    });
+    await l.handle(req());
+    await l.handle(req());
+    at(30_000);
+    expect((await l.handle(req())).headers).toEqual({
+      'X-RateLimit-Limit': '3',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '1700000060',
+      'Retry-After': '30',
+    });
+  });
+
+  test('"both" sends legacy and IETF headers with exact values', async () => {
+    const l = limiter('both');
     expect((await l.handle(req())).headers).toEqual({
       'X-RateLimit-Limit': '3',
       'X-RateLimit-Remaining': '2',
@@ -147,6 +168,46 @@ describe('policies', () => {
     for (let i = 0; i < 4; i++) last = await l.handle(req());
     // Second 1: the per-second member has 5 left, the hourly one only 2, so the hourly one binds.
     expect(last.headers).toEqual({ 'RateLimit-Policy': policy, RateLimit: '"default-1";r=2;t=3599' });
+  });
+});
+
+describe('reset and retry agree', () => {
+  test('a sliding-window refusal never promises a reset earlier than its Retry-After', async () => {
+    const l = createHttpLimiter({
+      algorithm: slidingWindow('10/minute'),
+      backend: new MemoryBackend({ clock: () => Date.now() }),
+      headers: 'both',
+    });
+    for (let i = 0; i < 10; i++) await l.handle(req());
+    // The window is full: it ends in 60 s, but its 10 requests then weigh as the previous window, and the
+    // 11th can pass only once a tenth of them has slid out, 66 s from now.
+    const refused = await l.handle(req());
+    expect(refused.decision).toMatchObject({ allowed: false, resetAfterMs: 60_000, retryAfterMs: 66_000 });
+    expect(refused.headers).toMatchObject({
+      'Retry-After': '66',
+      'X-RateLimit-Reset': String(T0 / 1000 + 66),
+      RateLimit: '"default";r=0;t=66',
+    });
+  });
+
+  test('a hybrid refusal describes the refusing member with the longest retry', async () => {
+    const l = createHttpLimiter({
+      algorithm: hybrid(fixedWindow('2/s'), fixedWindow('2/hour')),
+      backend: new MemoryBackend({ clock: () => Date.now() }),
+      headers: 'both',
+    });
+    await l.handle(req());
+    await l.handle(req());
+    // Both members refuse the third request, with the same limit and remaining: the hourly one makes the
+    // client wait longest, so it is the one described, and Reset agrees with Retry-After.
+    const refused = await l.handle(req());
+    expect(refused.decision).toMatchObject({ allowed: false, binding: 1, limit: 2, retryAfterMs: 3_600_000 });
+    expect(refused.headers).toMatchObject({
+      'X-RateLimit-Limit': '2',
+      'X-RateLimit-Reset': String(T0 / 1000 + 3600),
+      RateLimit: '"default-1";r=0;t=3600',
+      'Retry-After': '3600',
+    });
   });
 });
 

@@ -6,13 +6,20 @@ export const T0 = 1_700_000_000_000;
 
 /** A minimal HttpRequest; `headers` keys must be lower-case, as adapters promise. */
 export function req(
-  init: { ip?: string | undefined; method?: string; path?: string; headers?: Record<string, string> } = {},
+  init: {
+    ip?: string | undefined;
+    method?: string;
+    path?: string;
+    routeId?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): HttpRequest {
   const headers = init.headers ?? {};
   return {
     ip: 'ip' in init ? init.ip : '203.0.113.7',
     method: init.method ?? 'GET',
     path: init.path ?? '/',
+    routeId: init.routeId,
     header: (name: string) => headers[name],
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ip, ipNetwork, normalizeIp } from '../../src/index.js';
+import { ip } from '../../src/index.js';
+import { ipNetwork, normalizeIp } from '../../src/http/index.js';
 import { optionError, req } from './helpers.js';
 
 describe('normalizeIp', () => {

@@ -1,13 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import {
-  createHttpLimiter,
-  header,
-  type HttpLimitOptions,
-  type HttpRequest,
-  InvalidKeyError,
-  ip,
-  MAX_RAW_KEY_LENGTH,
-} from '../../src/index.js';
+import { header, type HttpLimitOptions, type HttpRequest, InvalidKeyError, ip } from '../../src/index.js';
+import { createHttpLimiter, MAX_RAW_KEY_LENGTH } from '../../src/http/index.js';
 import { clocked, optionError, req } from './helpers.js';
 
 afterEach(() => {
@@ -183,6 +176,6 @@ describe('unknown IP', () => {
     const l = limiter({ keyBy: header('x-api-key') });
     expect(await l.keyFor(req({ ip: undefined }))).toBe('unknown-ip');
     expect(await l.keyFor(req({ ip: '' }))).toBe('unknown-ip');
-    expect(await l.derive('1/s', 'a').keyFor(req({ ip: undefined }))).toBe('r:a|unknown-ip');
+    expect(await l.derive('1/s', 'a').keyFor(req({ ip: undefined }))).toBe('unknown-ip');
   });
 });

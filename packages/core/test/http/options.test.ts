@@ -1,26 +1,25 @@
 import { describe, expect, test } from 'vitest';
 import {
-  createHttpLimiter,
   fixedWindow,
-  HTTP_LIMIT_OPTION_KEYS,
   HttpLimiter,
   type HttpLimitOptions,
   InvalidRateError,
   MemoryBackend,
   RateLimiter,
 } from '../../src/index.js';
+import { createHttpLimiter, HTTP_LIMIT_OPTION_KEYS } from '../../src/http/index.js';
 import { optionError } from './helpers.js';
 
 const bad = (options: unknown) => () => new HttpLimiter(options as HttpLimitOptions);
 
 describe('construction', () => {
-  test('defaults: 60/minute sliding window on a memory backend, both header sets', () => {
+  test('defaults: 60/minute sliding window on a memory backend, legacy headers', () => {
     const l = createHttpLimiter();
     expect(l).toBeInstanceOf(HttpLimiter);
     expect(l.limiter.algorithm.name).toBe('sliding-window');
     expect(l.limiter.algorithm.members[0]).toMatchObject({ limit: 60, windowMs: 60_000 });
     expect(l.limiter.backend).toBeInstanceOf(MemoryBackend);
-    expect(l.headerMode).toBe('both');
+    expect(l.headerMode).toBe('legacy');
     expect(l.scope).toBeUndefined();
   });
 
@@ -36,7 +35,7 @@ describe('construction', () => {
 
   test('explicit undefined means "use the default"', () => {
     expect(createHttpLimiter({ rate: undefined, headers: undefined, cost: undefined }).headerMode).toBe(
-      'both',
+      'legacy',
     );
   });
 
@@ -54,6 +53,7 @@ describe('construction', () => {
         'exemptPaths',
         'exemptMethods',
         'cost',
+        'scope',
         'headers',
         'policyName',
         'statusCode',

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import {
-  createHttpLimiter,
-  fixedWindow,
-  header,
-  type HttpLimitOptions,
-  RedisBackend,
-} from '../../src/index.js';
+import { fixedWindow, header, type HttpLimitOptions, RedisBackend } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { redisUrlForTests } from '../../../testkit/src/index.js';
 import { req, T0 } from './helpers.js';
 
@@ -29,6 +24,7 @@ function limiter(options: HttpLimitOptions = {}) {
   return createHttpLimiter({
     algorithm: fixedWindow('2/minute'),
     backend: new RedisBackend({ client, clock: () => Date.now() }),
+    headers: 'both',
     // A fresh prefix per limiter: the Redis is shared with every other test file.
     prefix: `t${randomUUID().slice(0, 8)}`,
     ...options,

@@ -1,5 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createHttpLimiter, type Decision, fixedWindow, type HttpLimitOptions } from '../../src/index.js';
+import { type Decision, fixedWindow, type HttpLimitOptions } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { clocked, req } from './helpers.js';
 
 /** A limiter whose first request is allowed and every later one refused. */

@@ -1,5 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
-import { createHttpLimiter, type HttpLimitOptions, InvalidCostError } from '../../src/index.js';
+import { type HttpLimitOptions, InvalidCostError } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { clocked, req } from './helpers.js';
 
 function limiter(options: HttpLimitOptions = {}) {

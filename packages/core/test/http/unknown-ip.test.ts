@@ -1,5 +1,5 @@
 import { expect, test, vi } from 'vitest';
-import { createHttpLimiter } from '../../src/index.js';
+import { createHttpLimiter } from '../../src/http/index.js';
 import { clocked, req } from './helpers.js';
 
 // In its own file: the warning is once per process, and each test file runs in a fresh module graph.

@@ -255,7 +255,7 @@ export function describeBackendBehaviour(name: string, makeBackend: MakeBackend)
         const both = limiter(hybrid(bucket, window));
         expect((await burst(both, 'k', 3)).every((d) => d.allowed)).toBe(true);
         for (let i = 0; i < 5; i++) {
-          expect(await both.limit('k', { cost: 1 + (i % 2) })).toEqual(no(0, 60_000, 60_000, 3));
+          expect(await both.limit('k', { cost: 1 + (i % 2) })).toEqual(no(0, 60_000, 60_000, 3, 1));
         }
         expect(await limiter(bucket).peek('k')).toEqual(ok(6, 4000, 10));
         expect(await limiter(window).peek('k')).toEqual(no(0, 60_000, 60_000, 3));
@@ -266,7 +266,7 @@ export function describeBackendBehaviour(name: string, makeBackend: MakeBackend)
         const members = [fixedWindow('5/s'), slidingLog({ limit: 3, window: 1000 }), gcra('10/s')];
         const all = limiter(hybrid(...members));
         const d = await all.limit('k', { cost: 4 });
-        expect(d).toEqual(no(3, 0, Number.POSITIVE_INFINITY, 3));
+        expect(d).toEqual(no(3, 0, Number.POSITIVE_INFINITY, 3, 1));
         expect(await h.size()).toBe(0);
         expect((await limiter(members[0]!).peek('k')).remaining).toBe(4);
         expect((await limiter(members[1]!).peek('k')).remaining).toBe(2);
@@ -289,13 +289,29 @@ export function describeBackendBehaviour(name: string, makeBackend: MakeBackend)
     });
 
     describe('limiters sharing one backend', () => {
-      it('never share counts between different rules on one prefix', async () => {
+      it('a change of rate acts on the counts already stored, not on a fresh allowance', async () => {
         const { limiter } = await setup();
         const strict = limiter(fixedWindow('3/s'));
         const loose = limiter(fixedWindow('5/s'));
         await burst(strict, 'k', 3);
         expect((await strict.limit('k')).allowed).toBe(false);
-        expect(await loose.limit('k')).toMatchObject({ allowed: true, remaining: 4 });
+        // The same window and count, read under a limit of 5: two left, not five.
+        expect(await loose.limit('k')).toMatchObject({ allowed: true, remaining: 1 });
+      });
+
+      it('never share counts between algorithms, or between scopes, on one prefix', async () => {
+        const { limiter } = await setup();
+        const window = limiter(fixedWindow('3/s'));
+        const log = limiter(slidingLog('3/s'));
+        await burst(window, 'k', 3);
+        expect((await window.limit('k')).allowed).toBe(false);
+        expect(await log.limit('k')).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await window.limit('k', { scope: 'GET /a' })).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await window.limit('k', { scope: 'GET /b' })).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await window.peek('k', { scope: 'GET /a' })).toMatchObject({ remaining: 1 });
+        await window.reset('k', { scope: 'GET /a' });
+        expect(await window.peek('k', { scope: 'GET /a' })).toMatchObject({ remaining: 2 });
+        expect((await window.peek('k')).allowed).toBe(false);
       });
 
       it('share counts for the same rule and prefix, not across prefixes', async () => {

@@ -42,21 +42,29 @@ export interface AlgorithmCase {
 }
 
 /** An allowed decision; `limit` defaults to the cases' 5. */
-export const ok = (remaining: number, resetAfterMs: number, limit = 5): Decision => ({
+export const ok = (remaining: number, resetAfterMs: number, limit = 5, binding = 0): Decision => ({
   allowed: true,
   limit,
   remaining,
   resetAfterMs,
   retryAfterMs: 0,
+  binding,
 });
 
 /** A refused decision; `limit` defaults to the cases' 5. */
-export const no = (remaining: number, resetAfterMs: number, retryAfterMs: number, limit = 5): Decision => ({
+export const no = (
+  remaining: number,
+  resetAfterMs: number,
+  retryAfterMs: number,
+  limit = 5,
+  binding = 0,
+): Decision => ({
   allowed: false,
   limit,
   remaining,
   resetAfterMs,
   retryAfterMs,
+  binding,
 });
 
 const NEVER = Number.POSITIVE_INFINITY;
@@ -196,8 +204,8 @@ export const algorithmCases: AlgorithmCase[] = [
       { at: 0, expect: no(0, 1000, 200) },
       { at: 200, expect: ok(0, 1000) },
       // The bucket has refilled to 4, but the window has 1 left: the window binds.
-      { at: 1000, expect: ok(0, 1000, 7) },
-      { at: 1000, expect: no(0, 1000, 1000, 7) },
+      { at: 1000, expect: ok(0, 1000, 7, 1) },
+      { at: 1000, expect: no(0, 1000, 1000, 7, 1) },
       // New window; the bucket is full again.
       { at: 2000, cost: 3, expect: ok(2, 600) },
       // Only the bucket refuses; the window, which would allow it, is not what binds.

@@ -1,0 +1,18 @@
+import { LIMITER_OPTION_KEYS } from './options.js';
+import type { HttpLimitOptions } from './types.js';
+
+/**
+ * The options a derived limiter starts from: its parent's (except what builds the RateLimiter, which the
+ * parent's limiter already embodies), with its own on top. An explicit undefined was dropped earlier, so
+ * it means "inherit".
+ */
+export function inheritOptions(
+  parent: HttpLimitOptions | undefined,
+  own: HttpLimitOptions,
+): HttpLimitOptions {
+  const out: Record<string, unknown> = parent ? { ...parent } : {};
+  for (const [k, v] of Object.entries(own)) {
+    if (k !== 'limiter' && !(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;
+  }
+  return out as HttpLimitOptions;
+}

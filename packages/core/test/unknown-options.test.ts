@@ -1,0 +1,34 @@
+import { describe, expect, test } from 'vitest';
+import { fixedWindow, InvalidOptionError, MemoryBackend, RateLimiter } from '../src/index.js';
+
+function thrown(fn: () => unknown): InvalidOptionError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    return error as InvalidOptionError;
+  }
+  throw new Error('expected an InvalidOptionError');
+}
+
+describe('unknown options are refused with a suggestion, like the HTTP options', () => {
+  test('RateLimiter', () => {
+    const e = thrown(() => new RateLimiter({ algorithm: fixedWindow('1/s'), timeout: 10 } as never));
+    expect(e.field).toBe('timeout');
+    expect(e.code).toBe('ERR_DL_OPTION');
+    expect(e.message).toContain('did you mean "timeoutMs"');
+    expect(e.message).toContain('known options: algorithm, backend, prefix, timeoutMs');
+    expect(
+      thrown(() => new RateLimiter({ algorithm: fixedWindow('1/s'), Prefix: 'x' } as never)).message,
+    ).toContain('did you mean "prefix"');
+    expect(thrown(() => new RateLimiter(null as never)).field).toBe('RateLimiter options');
+  });
+
+  test('MemoryBackend', () => {
+    const e = thrown(() => new MemoryBackend({ maxkeys: 10 } as never));
+    expect(e.field).toBe('maxkeys');
+    expect(e.message).toContain('did you mean "maxKeys"');
+    expect(thrown(() => new MemoryBackend({ zzzzzz: 1 } as never)).message).not.toContain('did you mean');
+    expect(() => new MemoryBackend({ maxKeys: 5, clock: () => 0 })).not.toThrow();
+  });
+});
