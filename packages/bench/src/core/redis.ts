@@ -1,17 +1,12 @@
 import { fixedWindow, RateLimiter, RedisBackend } from '@distlimiter/core';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { alternate, type RoundPlan } from '../alternate.js';
+import { CLIENT_OPTIONS } from '../redis-options.js';
 import { median } from '../stats.js';
 import { ALGORITHMS, PEER_DURATION_S, PEER_POINTS } from './algorithms.js';
 import { makeKeys } from './keys.js';
 import { concurrentLoop } from './loops.js';
-
-/**
- * The one set of client options both sides get. Auto-pipelining is what a busy app enables (and what
- * RedisBackend sets on clients it builds from a URL); it lets 100 in-flight calls share socket writes.
- */
-export const CLIENT_OPTIONS: RedisOptions = { enableAutoPipelining: true, maxRetriesPerRequest: 1 };
 
 /** Decisions/s per round for each side at one in-flight level. */
 export interface RedisThroughput {
