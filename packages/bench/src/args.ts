@@ -1,9 +1,15 @@
 import { FRAMEWORKS } from './http/frameworks.js';
 
+/** A part of the bench that `--only` can select. */
+export type Part = 'core' | 'http' | 'http-redis';
+
+/** Every part, in the order a run measures them. */
+export const PARTS: readonly Part[] = ['core', 'http', 'http-redis'];
+
 /** What one `pnpm bench` run should do, from its command line. */
 export interface BenchArgs {
-  /** Run only this part (default: both). */
-  only: 'core' | 'http' | undefined;
+  /** The parts to run (default: all): core (Part A), http (Part B, memory stores), http-redis (Part B on Redis). */
+  parts: readonly Part[];
   /** Short rounds for a smoke run. */
   quick: boolean;
   /** Part B frameworks to run, by id (e.g. "fastify", "nest-express"); undefined runs them all. */
@@ -12,38 +18,61 @@ export interface BenchArgs {
   floors: boolean;
 }
 
-const USAGE = 'usage: pnpm bench [--only core|http] [--quick] [--floors] [--framework <id>[,<id>...]]';
+const USAGE =
+  'usage: pnpm bench [--only <part>[,<part>...]] [--quick] [--floors] [--framework <id>[,<id>...]]\n' +
+  `  parts: core, http (limiters on memory stores), http-redis (limiters on Redis); default: all\n` +
+  `  frameworks: ${FRAMEWORKS.map((f) => f.id).join(', ')}`;
+
+// `--name value` or `--name=value`; advances past a separate value.
+function flagValue(argv: readonly string[], i: number, name: string): [string | undefined, number] {
+  return argv[i] === name ? [argv[i + 1], i + 1] : [argv[i]!.slice(name.length + 1), i];
+}
+
+/** Splits `flag`'s comma-separated list of `noun`s and checks every item against `known`. */
+function listOf(value: string | undefined, known: readonly string[], flag: string, noun: string): string[] {
+  const items = (value ?? '').split(',').filter(Boolean);
+  if (items.length === 0) throw new Error(`${flag} takes one or more of ${known.join(', ')}\n${USAGE}`);
+  for (const item of items) {
+    if (!known.includes(item)) {
+      throw new Error(`unknown ${noun} ${item} (known: ${known.join(', ')})\n${USAGE}`);
+    }
+  }
+  return items;
+}
 
 /**
- * Parses `--only core|http`, `--quick`, `--floors` and `--framework <ids>` (repeatable or comma-separated, checked
- * against the known frameworks); anything else is a usage error, so typos never run silently.
+ * Parses `--only <parts>`, `--quick`, `--floors` and `--framework <ids>` (lists repeatable or
+ * comma-separated, checked against the known parts and frameworks); anything else is a usage error, so
+ * typos never run silently.
  */
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const knownFrameworks = FRAMEWORKS.map((f) => f.id);
-  const args: BenchArgs = { only: undefined, quick: false, frameworks: undefined, floors: false };
+  let parts: Part[] | undefined;
+  const args: BenchArgs = { parts: PARTS, quick: false, frameworks: undefined, floors: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') continue;
     if (a === '--quick') args.quick = true;
     else if (a === '--floors') args.floors = true;
     else if (a === '--only' || a.startsWith('--only=')) {
-      const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
-      if (value !== 'core' && value !== 'http') throw new Error(`--only takes core or http\n${USAGE}`);
-      args.only = value;
+      const [value, next] = flagValue(argv, i, '--only');
+      i = next;
+      parts = [...(parts ?? []), ...(listOf(value, PARTS, '--only', 'part') as Part[])];
     } else if (a === '--framework' || a.startsWith('--framework=')) {
-      const value = a === '--framework' ? argv[++i] : a.slice('--framework='.length);
-      const ids = (value ?? '').split(',').filter(Boolean);
-      if (ids.length === 0) throw new Error(`--framework takes a framework id\n${USAGE}`);
-      for (const id of ids) {
-        if (!knownFrameworks.includes(id)) {
-          throw new Error(`unknown framework ${id} (known: ${knownFrameworks.join(', ')})\n${USAGE}`);
-        }
-      }
+      const [value, next] = flagValue(argv, i, '--framework');
+      i = next;
+      const ids = listOf(
+        value,
+        FRAMEWORKS.map((f) => f.id),
+        '--framework',
+        'framework',
+      );
       args.frameworks = [...(args.frameworks ?? []), ...ids];
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
+  // In run order whatever order they were named in, each once.
+  if (parts) args.parts = PARTS.filter((p) => parts!.includes(p));
   return args;
 }

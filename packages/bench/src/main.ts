@@ -2,42 +2,62 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 // By path: @distlimiter/testkit is not (yet) a dependency of this package.
 import { startRedis } from '../../testkit/src/index.js';
-import { parseArgs } from './args.js';
+import { type Part, PARTS, parseArgs } from './args.js';
 import { type CoreResults, FULL_CORE, QUICK_CORE, runCore } from './core/run.js';
 import { redisVersion } from './core/redis.js';
+import { type HttpRedis, redisPid } from './http/redis.js';
 import { FULL_HTTP, type HttpResults, QUICK_HTTP, runHttp } from './http/run.js';
 import { describeMachine, machineLine } from './machine.js';
-import { type Bar, barsText, coreBars, coreMarkdown, httpBars, httpMarkdown, preamble } from './report.js';
+import {
+  type Bar,
+  barsText,
+  coreBars,
+  coreMarkdown,
+  httpBars,
+  httpMarkdown,
+  httpRedisMarkdown,
+  preamble,
+} from './report.js';
 
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const machine = describeMachine();
+  const runs = (part: Part) => args.parts.includes(part);
   const flags = [
-    args.only ? `--only ${args.only}` : '',
+    args.parts.length < PARTS.length ? `--only ${args.parts.join(',')}` : '',
     args.quick ? '--quick' : '',
     args.floors ? '--floors' : '',
+    args.frameworks ? `--framework ${args.frameworks.join(',')}` : '',
   ].filter(Boolean);
   const command = ['pnpm bench', ...flags].join(' ');
   const started = Date.now();
+  const httpPlan = args.quick ? QUICK_HTTP : FULL_HTTP;
   let core: CoreResults | undefined;
   let http: HttpResults | undefined;
+  let httpRedis: HttpResults | undefined;
 
-  if (args.only !== 'http') {
-    // A server of our own unless told otherwise, so the bench needs nothing but redis-server on PATH.
+  // A server of our own for each part that needs one (none runs beside the memory rows), unless told
+  // otherwise, so the bench needs nothing but redis-server on PATH.
+  const withRedis = async <T>(work: (redis: HttpRedis) => Promise<T>): Promise<T> => {
     const own = process.env.REDIS_URL ? undefined : await startRedis();
     const url = process.env.REDIS_URL ?? own!.url;
     try {
       machine.redis = await redisVersion(url);
       log(`redis: ${own ? `started ${url}` : 'REDIS_URL'} (redis ${machine.redis})`);
-      core = await runCore(args.quick ? QUICK_CORE : FULL_CORE, url, log);
+      return await work({ url, ...(own ? { pid: await redisPid(url) } : {}) });
     } finally {
       await own?.stop();
     }
+  };
+
+  if (runs('core')) {
+    core = await withRedis(({ url }) => runCore(args.quick ? QUICK_CORE : FULL_CORE, url, log));
   }
-  if (args.only !== 'core') {
-    http = await runHttp({ ...(args.quick ? QUICK_HTTP : FULL_HTTP), floors: args.floors }, log);
+  if (runs('http')) http = await runHttp({ ...httpPlan, floors: args.floors }, log);
+  if (runs('http-redis')) {
+    httpRedis = await withRedis((redis) => runHttp({ ...httpPlan, store: 'redis' }, log, redis));
   }
 
   const bars: Bar[] = [];
@@ -50,7 +70,9 @@ async function main(): Promise<void> {
     sections.push(httpMarkdown(http));
     bars.push(...httpBars(http));
   }
-  sections.push(`### Bars\n\n${barsText(bars)}`);
+  // A baseline for the Redis path, without bars of its own.
+  if (httpRedis) sections.push(httpRedisMarkdown(httpRedis));
+  if (bars.length) sections.push(`### Bars\n\n${barsText(bars)}`);
   process.stdout.write(`\n${sections.join('\n\n')}\n\n`);
 
   const dir = new URL('../results/', import.meta.url);
@@ -64,6 +86,7 @@ async function main(): Promise<void> {
     seconds: Math.round((Date.now() - started) / 1000),
     core,
     http,
+    httpRedis,
     bars,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

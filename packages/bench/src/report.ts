@@ -121,10 +121,9 @@ export function coreBars(r: CoreResults): Bar[] {
   return bars;
 }
 
-/** Part B as a Markdown table. */
-export function httpMarkdown(r: HttpResults): string {
+// How Part B measured, the same for the memory and the Redis rows.
+function httpMethod(r: HttpResults): string {
   const { plan } = r;
-  const out: string[] = [];
   const compared =
     r.pairs === 'cpu'
       ? "the bare app's CPU time per request (read from /proc) over the variant's, so a server's share of " +
@@ -137,17 +136,40 @@ export function httpMarkdown(r: HttpResults): string {
       'loaded first, rotate between rounds. In parentheses, the same ratio from the solo rounds, which a ' +
       'slow phase of a shared machine moves far more.'
     : 'Ratios to the bare app are medians over the solo rounds (pairs need wrk).';
-  out.push(
-    `### HTTP requests per second, hello world\n\n${r.loadGenerator}, ${plan.connections} connections; ` +
-      `${r.placement}; ${plan.processes} server process(es) per variant, warmed up together for ` +
-      `${seconds(plan.warmupMs)}. Requests per second: each server alone, one ${seconds(plan.soloSliceMs)} ` +
-      `slice per round, ${plan.soloRounds} rounds, median. ${how} "twin" is a second copy of the bare app, ` +
-      'measured like the others: its distance from 1.00 is how far identical servers drift apart in this ' +
-      'run, and a difference between the other ratios smaller than that is noise. Memory stores; limits ' +
-      'too high to ever refuse.\n',
+  return (
+    `${r.loadGenerator}, ${plan.connections} connections; ` +
+    `${r.placement}; ${plan.processes} server process(es) per variant, warmed up together for ` +
+    `${seconds(plan.warmupMs)}. Requests per second: each server alone, one ${seconds(plan.soloSliceMs)} ` +
+    `slice per round, ${plan.soloRounds} rounds, median. ${how} "twin" is a second copy of the bare app, ` +
+    'measured like the others: its distance from 1.00 is how far identical servers drift apart in this ' +
+    'run, and a difference between the other ratios smaller than that is noise.'
   );
-  const cell = (ratio: number | undefined, solo: number | undefined) =>
-    r.pairs ? `${fmtRatio(ratio)} (${fmtRatio(solo)})` : fmtRatio(ratio);
+}
+
+// A ratio, with the solo rounds' figure in parentheses when the ratio came from pairs.
+function ratioCell(r: HttpResults, ratio: number | undefined, solo: number | undefined): string {
+  return r.pairs ? `${fmtRatio(ratio)} (${fmtRatio(solo)})` : fmtRatio(ratio);
+}
+
+// Problems and failures, one paragraph each.
+function httpNotes(r: HttpResults): string[] {
+  const out: string[] = [];
+  for (const f of r.frameworks) {
+    if (f.problems.length) out.push(`\n${f.framework}: ${f.problems.join('; ')}`);
+  }
+  for (const f of r.failed) out.push(`\n${f.framework}: not measured: ${f.error}`);
+  return out;
+}
+
+/** Part B as a Markdown table. */
+export function httpMarkdown(r: HttpResults): string {
+  const { plan } = r;
+  const out: string[] = [];
+  out.push(
+    `### HTTP requests per second, hello world\n\n${httpMethod(r)} Memory stores; limits too high to ` +
+      'ever refuse.\n',
+  );
+  const cell = (ratio: number | undefined, solo: number | undefined) => ratioCell(r, ratio, solo);
   out.push(
     table(
       [
@@ -162,10 +184,10 @@ export function httpMarkdown(r: HttpResults): string {
       ],
       r.frameworks.map((f) => [
         f.framework,
-        fmtInt(f.bare),
-        fmtInt(f.ours),
+        fmtInt(f.rps.bare ?? Number.NaN),
+        fmtInt(f.rps.ours ?? Number.NaN),
         f.peerName,
-        fmtInt(f.peer),
+        fmtInt(f.rps.peer ?? Number.NaN),
         cell(f.ratios.ours, f.soloRatios.ours),
         cell(f.ratios.peer, f.soloRatios.peer),
         cell(f.ratios.twin, f.soloRatios.twin),
@@ -189,10 +211,68 @@ export function httpMarkdown(r: HttpResults): string {
       ),
     );
   }
-  for (const f of r.frameworks) {
-    if (f.problems.length) out.push(`\n${f.framework}: ${f.problems.join('; ')}`);
-  }
-  for (const f of r.failed) out.push(`\n${f.framework}: not measured: ${f.error}`);
+  out.push(...httpNotes(r));
+  return out.join('\n');
+}
+
+/**
+ * Part B on Redis as a Markdown table: ours with fixedWindow and with the default algorithm, and the peer on
+ * its Redis store, each against the bare app and ours against the peer. A baseline: no bars.
+ */
+export function httpRedisMarkdown(r: HttpResults): string {
+  const out: string[] = [];
+  out.push(
+    `### HTTP requests per second, hello world, limiters on Redis\n\n${httpMethod(r)} One redis-server for ` +
+      'all; one ioredis client per server process, with the same options for every side ' +
+      '(enableAutoPipelining, maxRetriesPerRequest 1); each variant under its own key prefix, its keys ' +
+      'removed after the run. distlimiter on RedisBackend with `fixedWindow` (what the peers implement; ' +
+      'koa-ratelimit keeps a sliding log, over a 1 s window) and with `rate` (the default algorithm), ' +
+      'default headers; limits too high to ever refuse. "ours / peer" is the quotient of the two ratios ' +
+      'to the bare app.\n',
+  );
+  const cell = (ratio: number | undefined, solo: number | undefined) => ratioCell(r, ratio, solo);
+  const over = (a: number | undefined, b: number | undefined) => ratio(a ?? Number.NaN, b ?? Number.NaN);
+  out.push(
+    table(
+      [
+        'framework',
+        'bare app',
+        'ours, fixedWindow',
+        'ours, default',
+        'peer on Redis',
+        'peer',
+        'ours fixed / bare',
+        'ours default / bare',
+        'peer / bare',
+        'ours fixed / peer',
+        'ours default / peer',
+        'twin / bare',
+      ],
+      r.frameworks.map((f) => {
+        const [fixed, plain, peer] = [
+          f.ratios['ours-redis-fixed'],
+          f.ratios['ours-redis'],
+          f.ratios['peer-redis'],
+        ];
+        const solo = f.soloRatios;
+        return [
+          f.framework,
+          fmtInt(f.rps.bare ?? Number.NaN),
+          fmtInt(f.rps['ours-redis-fixed'] ?? Number.NaN),
+          fmtInt(f.rps['ours-redis'] ?? Number.NaN),
+          f.peerName,
+          fmtInt(f.rps['peer-redis'] ?? Number.NaN),
+          cell(fixed, solo['ours-redis-fixed']),
+          cell(plain, solo['ours-redis']),
+          cell(peer, solo['peer-redis']),
+          cell(over(fixed, peer), over(solo['ours-redis-fixed'], solo['peer-redis'])),
+          cell(over(plain, peer), over(solo['ours-redis'], solo['peer-redis'])),
+          cell(f.ratios.twin, solo.twin),
+        ];
+      }),
+    ),
+  );
+  out.push(...httpNotes(r));
   return out.join('\n');
 }
 

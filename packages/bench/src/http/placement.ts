@@ -30,8 +30,8 @@ export function choosePlacement(): Placement {
   return { serverCpu, loadCpus, describe: `servers pinned to CPU ${serverCpu}, load on CPU ${loadCpus}` };
 }
 
-/** Moves every thread of `pid` onto `cpu`. */
-export function pin(pid: number, cpu: number): void {
+/** Moves every thread of `pid` onto `cpu` (a number, or a taskset list such as "0-2"). */
+export function pin(pid: number, cpu: number | string): void {
   const result = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
   if (result.error || result.status !== 0) {
     throw new Error(`taskset could not pin ${pid} to CPU ${cpu}: ${result.stderr || result.error?.message}`);

@@ -1,11 +1,12 @@
 import { parseArgs } from '../args.js';
 import { median } from '../stats.js';
-import { FLOOR_VARIANTS, type Variant } from './apps/types.js';
+import { FLOOR_VARIANTS, REDIS_VARIANTS, type RedisTarget, type Variant } from './apps/types.js';
 import { FRAMEWORKS, type Framework } from './frameworks.js';
 import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
 import { compileServer } from './compile.js';
 import { processCpuMs } from './cpu.js';
+import { countVariantKeys, type HttpRedis, removeVariantKeys, variantPrefix } from './redis.js';
 import { type Server, startServer, stopServer } from './servers.js';
 
 /** Load settings, phases and rounds of Part B; `--quick` shrinks them. */
@@ -23,6 +24,8 @@ export interface HttpPlan {
   pairMs: number;
   /** Also measure the floors (FLOOR_VARIANTS): a no-op middleware, and ours without headers. */
   floors: boolean;
+  /** Where the limiters count: in memory (ours and each peer's memory store), or on Redis (REDIS_VARIANTS). */
+  store: 'memory' | 'redis';
 }
 
 /** Full run. */
@@ -35,6 +38,7 @@ export const FULL_HTTP: HttpPlan = {
   pairRounds: 8,
   pairMs: 2000,
   floors: false,
+  store: 'memory',
 };
 /** Smoke run. */
 export const QUICK_HTTP: HttpPlan = {
@@ -50,10 +54,11 @@ export interface FrameworkResult {
   framework: string;
   peerName: string;
   strict: boolean;
-  /** Requests per second of each variant alone: median over solo rounds of the mean over its processes. */
-  bare: number;
-  ours: number;
-  peer: number;
+  /**
+   * Per measured variant, requests per second alone: the median over solo rounds of the mean over its
+   * processes.
+   */
+  rps: Partial<Record<Variant, number>>;
   /**
    * Per measured variant other than bare (the twin, and with `--floors` the floors too): the median over
    * rounds of its ratio to the bare app, from the pairs when possible, else solo.
@@ -66,6 +71,8 @@ export interface FrameworkResult {
    * request over the variant's (or, where CPU time is unreadable, the variant's rate over the bare app's).
    */
   samples: { solo: Record<Variant, number[]>; pairs: Record<Variant, number[]> };
+  /** On Redis: how many keys each variant held after the warm-up; none means it never reached Redis. */
+  redisKeys?: Partial<Record<Variant, number>>;
   /** Anything that invalidates a run (non-2xx answers, socket errors); empty when clean. */
   problems: string[];
 }
@@ -74,6 +81,7 @@ export interface FrameworkResult {
 export interface HttpResults {
   plan: HttpPlan;
   loadGenerator: string;
+  /** Where servers, load generators and (on Redis, when the bench started it) redis-server run. */
   placement: string;
   /** Whether the ratios come from pairs (needs wrk), and what the pairs compare. */
   pairs: 'cpu' | 'rps' | false;
@@ -82,6 +90,8 @@ export interface HttpResults {
 }
 
 const MEASURED: readonly Variant[] = ['bare', 'ours', 'peer', 'twin'];
+/** The Redis rows, beside the same bare app and twin as the memory rows. */
+const MEASURED_ON_REDIS: readonly Variant[] = ['bare', ...REDIS_VARIANTS, 'twin'];
 /** Load both servers of a pair get, at the same time, before their measured slice. */
 const PAIR_LEAD_IN_MS = 1000;
 
@@ -96,8 +106,28 @@ function rotated<T>(items: readonly T[], by: number): T[] {
   return items.map((_, i) => items[(i + by) % items.length]!);
 }
 
+function perVariant<T>(make: () => T): Record<Variant, T> {
+  return {
+    bare: make(),
+    ours: make(),
+    peer: make(),
+    twin: make(),
+    noop: make(),
+    quiet: make(),
+    'ours-redis-fixed': make(),
+    'ours-redis': make(),
+    'peer-redis': make(),
+  };
+}
+
 function emptySamples(): Record<Variant, number[]> {
-  return { bare: [], ours: [], peer: [], twin: [], noop: [], quiet: [] };
+  return perVariant((): number[] => []);
+}
+
+/** The variants one framework's pass measures, bare first. */
+function variantsOf(plan: HttpPlan): readonly Variant[] {
+  if (plan.store === 'redis') return MEASURED_ON_REDIS;
+  return plan.floors ? [...MEASURED, ...FLOOR_VARIANTS] : MEASURED;
 }
 
 /** Each variant's mean over its processes, appended to `samples` as one round. */
@@ -144,11 +174,23 @@ async function measureFramework(
   generator: LoadGenerator,
   placement: Placement,
   script: string,
+  redis: HttpRedis | undefined,
 ): Promise<Omit<FrameworkResult, 'framework' | 'peerName' | 'strict'> & { cpuUnreadable: boolean }> {
-  const variants = plan.floors ? [...MEASURED, ...FLOOR_VARIANTS] : MEASURED;
+  const variants = variantsOf(plan);
   const others = variants.filter((v) => v !== 'bare');
   const slots: Slot[] = [];
-  const byVariant: Record<Variant, Slot[]> = { bare: [], ours: [], peer: [], twin: [], noop: [], quiet: [] };
+  const byVariant = perVariant((): Slot[] => []);
+  // Each Redis variant counts under a prefix of its own, so its keys can be found and removed afterwards.
+  const prefixes = new Map(
+    REDIS_VARIANTS.filter((v) => variants.includes(v)).map((v) => [v, variantPrefix(f.id, v)]),
+  );
+  const targetOf = (v: Variant): RedisTarget | undefined => {
+    const prefix = prefixes.get(v);
+    if (prefix === undefined) return undefined;
+    if (!redis) throw new Error(`${v} needs a Redis server`);
+    return { url: redis.url, prefix };
+  };
+  const redisKeys: Partial<Record<Variant, number>> = {};
   const problems: string[] = [];
   const settings = { connections: plan.connections };
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
@@ -186,7 +228,7 @@ async function measureFramework(
     // Started in a rotating order too, so no variant's processes are always the oldest.
     for (let p = 0; p < plan.processes; p++) {
       for (const variant of rotated(variants, p)) {
-        const server = await startServer(script, f.id, variant);
+        const server = await startServer(script, f.id, variant, targetOf(variant));
         const slot = { variant, server, url: `http://127.0.0.1:${server.port}/` };
         slots.push(slot);
         byVariant[variant].push(slot);
@@ -195,6 +237,12 @@ async function measureFramework(
     }
     if (generator.concurrent) await Promise.all(slots.map((slot) => loadOne(slot, plan.warmupMs)));
     else for (const slot of slots) await loadOne(slot, plan.warmupMs);
+    if (redis && prefixes.size) {
+      for (const [v, n] of await countVariantKeys(redis.url, prefixes)) {
+        redisKeys[v] = n;
+        if (n === 0) problems.push(`${v}: wrote no key to Redis`);
+      }
+    }
     const solo = emptySamples();
     for (let r = 0; r < plan.soloRounds; r++) {
       const order = rotated(slots, r);
@@ -217,33 +265,50 @@ async function measureFramework(
     }
     const soloRatios = Object.fromEntries(others.map((v) => [v, median(roundRatios(solo, v))]));
     return {
-      bare: median(solo.bare),
-      ours: median(solo.ours),
-      peer: median(solo.peer),
+      rps: Object.fromEntries(variants.map((v) => [v, median(solo[v])])),
       ratios: generator.concurrent
         ? Object.fromEntries(others.map((v) => [v, median(paired[v])]))
         : soloRatios,
       soloRatios,
       samples: { solo, pairs: paired },
+      ...(prefixes.size ? { redisKeys } : {}),
       problems,
       cpuUnreadable,
     };
   } finally {
     await Promise.all(slots.map((s) => stopServer(s.server)));
+    if (redis && prefixes.size) await removeVariantKeys(redis.url, prefixes);
   }
 }
 
 /**
- * Runs Part B, one framework at a time. `only` picks frameworks by id (default: the command line's
- * `--framework`, else all of them).
+ * Where redis-server runs: on the load generators' CPUs when the bench started it, so that it never takes
+ * CPU time from the two servers of a pair (whose cost per request is what the ratios compare).
+ */
+function placeRedis(placement: Placement, redis: HttpRedis): string {
+  if (redis.pid === undefined) return 'redis-server from REDIS_URL, not pinned';
+  if (placement.loadCpus === undefined) return 'redis-server not pinned';
+  pin(redis.pid, placement.loadCpus);
+  return `redis-server pinned to CPU ${placement.loadCpus}`;
+}
+
+/**
+ * Runs Part B, one framework at a time, with the limiters counting in memory or (`plan.store`) on `redis`.
+ * `only` picks frameworks by id (default: the command line's `--framework`, else all of them).
  */
 export async function runHttp(
   plan: HttpPlan,
   log: (line: string) => void,
+  redis?: HttpRedis,
   only: readonly string[] | undefined = parseArgs(process.argv.slice(2)).frameworks,
 ): Promise<HttpResults> {
+  if (plan.store === 'redis' && !redis) throw new Error('the HTTP rows on Redis need a Redis server');
   const generator = pickLoadGenerator();
-  const placement = choosePlacement();
+  const chosen = choosePlacement();
+  const placement =
+    plan.store === 'redis' && redis
+      ? { ...chosen, describe: `${chosen.describe}; ${placeRedis(chosen, redis)}` }
+      : chosen;
   const script = await compileServer();
   log(`http: load from ${generator.name}; ${placement.describe}; servers compiled to ${script}`);
   const frameworks: FrameworkResult[] = [];
@@ -251,7 +316,11 @@ export async function runHttp(
   let cpuUnreadable = false;
   for (const f of FRAMEWORKS) {
     if (only !== undefined && !only.includes(f.id)) continue;
-    log(`http: ${f.label} (bare, distlimiter, ${f.peer}, bare twin)`);
+    log(
+      plan.store === 'redis'
+        ? `http on Redis: ${f.label} (bare, distlimiter fixedWindow, distlimiter rate, ${f.redisPeer}, bare twin)`
+        : `http: ${f.label} (bare, distlimiter, ${f.peer}, bare twin)`,
+    );
     try {
       const { cpuUnreadable: unreadable, ...measured } = await measureFramework(
         f,
@@ -259,9 +328,11 @@ export async function runHttp(
         generator,
         placement,
         script,
+        redis,
       );
       if (unreadable) cpuUnreadable = true;
-      frameworks.push({ framework: f.label, peerName: f.peer, strict: f.strict, ...measured });
+      const peerName = plan.store === 'redis' ? f.redisPeer : f.peer;
+      frameworks.push({ framework: f.label, peerName, strict: f.strict, ...measured });
     } catch (error) {
       failed.push({ framework: f.label, error: error instanceof Error ? error.message : String(error) });
     }

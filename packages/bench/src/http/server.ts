@@ -1,5 +1,5 @@
 // Child process: serves one framework's hello-world app in one variant until its parent kills it.
-import type { StartApp, Variant } from './apps/types.js';
+import { REDIS_URL_VARIABLE, type StartApp, type Variant } from './apps/types.js';
 
 // Each framework is imported only in the process that serves it.
 const STARTERS: Record<string, () => Promise<StartApp>> = {
@@ -12,10 +12,11 @@ const STARTERS: Record<string, () => Promise<StartApp>> = {
 };
 
 async function main(): Promise<void> {
-  const [framework, variant] = process.argv.slice(2) as [string, Variant];
+  const [framework, variant, prefix] = process.argv.slice(2) as [string, Variant, string?];
   const load = STARTERS[framework];
   if (!load) throw new Error(`unknown framework ${framework}`);
-  const port = await (await load())(variant);
+  const url = process.env[REDIS_URL_VARIABLE];
+  const port = await (await load())(variant, url && prefix ? { url, prefix } : undefined);
   process.send?.({ port });
   // The parent's death must not leave a server behind.
   process.on('disconnect', () => process.exit(0));

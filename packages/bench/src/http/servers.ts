@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import type { Variant } from './apps/types.js';
+import { REDIS_URL_VARIABLE, type RedisTarget, type Variant } from './apps/types.js';
 
 const START_TIMEOUT_MS = 30_000;
 
@@ -9,11 +9,23 @@ export interface Server {
   child: ChildProcess;
 }
 
-/** Forks the compiled server `script` serving `framework` in `variant`, and resolves once it listens. */
-export function startServer(script: string, framework: string, variant: Variant): Promise<Server> {
+/**
+ * Forks the compiled server `script` serving `framework` in `variant` (counting on `redis` if given), and
+ * resolves once it listens.
+ */
+export function startServer(
+  script: string,
+  framework: string,
+  variant: Variant,
+  redis?: RedisTarget,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
+    const args = redis ? [framework, variant, redis.prefix] : [framework, variant];
+    // The URL through the environment, not argv: it may hold a password, and argv is public in `ps`.
+    const env = redis ? { ...process.env, [REDIS_URL_VARIABLE]: redis.url } : process.env;
     // Plain node on the compiled server (see compile.ts): none of this process's loader flags.
-    const child = fork(script, [framework, variant], {
+    const child = fork(script, args, {
+      env,
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

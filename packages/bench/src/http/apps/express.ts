@@ -2,15 +2,34 @@ import type { AddressInfo } from 'node:net';
 import { rateLimit } from '@distlimiter/express';
 import express from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp } from './types.js';
 
-/** Express 5, with `@distlimiter/express` or express-rate-limit (memory store) as app-wide middleware. */
-export const startExpress: StartApp = (variant) => {
+/**
+ * Express 5, with `@distlimiter/express` or express-rate-limit as app-wide middleware: on the memory store,
+ * or on Redis (ours on RedisBackend, the peer on rate-limit-redis).
+ */
+export const startExpress: StartApp = (variant, redis) => {
   const app = express();
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
   if (variant === 'peer') app.use(expressRateLimit({ windowMs: HOUR_MS, limit: PEER_LIMIT }));
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
   if (variant === 'noop') app.use((_req, _res, next) => next());
+  if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
+    app.use(rateLimit(ourRedisOptions(variant, requireRedis(variant, redis))));
+  }
+  if (variant === 'peer-redis') {
+    const target = requireRedis(variant, redis);
+    const client = redisClient(target);
+    // rate-limit-redis sends raw commands; ioredis's `call` is how its README connects an ioredis client.
+    const store = new RedisStore({
+      sendCommand: (command: string, ...args: string[]) =>
+        client.call(command, ...args) as Promise<RedisReply>,
+      prefix: `${target.prefix}:`,
+    });
+    app.use(expressRateLimit({ windowMs: HOUR_MS, limit: PEER_LIMIT, store }));
+  }
   app.get('/', (_req, res) => {
     res.send(HELLO);
   });

@@ -5,6 +5,7 @@ import {
   type CanActivate,
   Controller,
   type DynamicModule,
+  type ExecutionContext,
   Get,
   Injectable,
   type INestApplication,
@@ -12,8 +13,18 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
-import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp, type Variant } from './types.js';
+import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
+import {
+  HELLO,
+  HOUR_MS,
+  OUR_RATE,
+  PEER_LIMIT,
+  type RedisTarget,
+  type StartApp,
+  type Variant,
+} from './types.js';
 
 @Controller()
 class HelloController {
@@ -31,9 +42,34 @@ class AllowAllGuard implements CanActivate {
   }
 }
 
-function appModule(variant: Variant): DynamicModule {
+/**
+ * ThrottlerGuard whose keys start with `prefix`, so the bench can find and remove what one variant wrote:
+ * the Redis storage has no prefix option. Overriding a ThrottlerGuard method is how the throttler's docs
+ * customise it; this adds one string concatenation to the default key (a hash).
+ */
+function prefixedThrottlerGuard(prefix: string): typeof ThrottlerGuard {
+  @Injectable()
+  class PrefixedThrottlerGuard extends ThrottlerGuard {
+    protected override generateKey(context: ExecutionContext, suffix: string, name: string): string {
+      return `${prefix}:${super.generateKey(context, suffix, name)}`;
+    }
+  }
+  return PrefixedThrottlerGuard;
+}
+
+function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicModule {
   const imports: DynamicModule[] = [];
   const providers = [];
+  if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
+    imports.push(DistLimiterModule.forRoot(ourRedisOptions(variant, requireRedis(variant, redis))));
+    providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
+  }
+  if (variant === 'peer-redis') {
+    const target = requireRedis(variant, redis);
+    const storage = new ThrottlerStorageRedisService(redisClient(target));
+    imports.push(ThrottlerModule.forRoot({ throttlers: [{ ttl: HOUR_MS, limit: PEER_LIMIT }], storage }));
+    providers.push({ provide: APP_GUARD, useClass: prefixedThrottlerGuard(target.prefix) });
+  }
   if (variant === 'ours') {
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
@@ -58,10 +94,13 @@ async function listen(app: INestApplication): Promise<number> {
   return (app.getHttpServer().address() as AddressInfo).port;
 }
 
-/** NestJS on platform-express, with RateLimitGuard or ThrottlerGuard (memory storage) as APP_GUARD. */
-export const startNestExpress: StartApp = async (variant) =>
-  listen(await NestFactory.create(appModule(variant), { logger: false }));
+/**
+ * NestJS on platform-express, with RateLimitGuard or ThrottlerGuard as APP_GUARD: on memory storage, or on
+ * Redis (ours on RedisBackend, the throttler on @nest-lab/throttler-storage-redis over ioredis).
+ */
+export const startNestExpress: StartApp = async (variant, redis) =>
+  listen(await NestFactory.create(appModule(variant, redis), { logger: false }));
 
 /** NestJS on platform-fastify, likewise. */
-export const startNestFastify: StartApp = async (variant) =>
-  listen(await NestFactory.create(appModule(variant), new FastifyAdapter(), { logger: false }));
+export const startNestFastify: StartApp = async (variant, redis) =>
+  listen(await NestFactory.create(appModule(variant, redis), new FastifyAdapter(), { logger: false }));
