@@ -1,8 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // Named entries give dist/index.* and dist/http.*, the files package.json's exports point at.
+  entry: { index: 'src/index.ts', http: 'src/http/index.ts' },
   format: ['esm', 'cjs'],
+  // Both entries share one copy of each class, in the CommonJS build too, so instanceof holds across them.
+  splitting: true,
+  // The CommonJS build needs import.meta.url to load ioredis lazily (src/backends/ioredis.ts).
+  shims: true,
   dts: true,
   clean: true,
   sourcemap: true,
