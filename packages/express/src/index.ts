@@ -1,10 +1,5 @@
-import {
-  type HttpLimitOptions,
-  HttpLimiter,
-  type HttpOutcome,
-  type HttpRequest,
-  InvalidOptionError,
-} from '@distlimiter/core';
+import { type HttpLimitOptions, HttpLimiter, InvalidOptionError } from '@distlimiter/core';
+import type { HttpOutcome, HttpRequest } from '@distlimiter/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** Answers a refused request in place of the default JSON reply; the rate-limit headers are already set. */
@@ -46,10 +41,11 @@ class ExpressHttpRequest implements HttpRequest {
     return query === -1 ? url : url.slice(0, query);
   }
 
-  // req.route exists only in route-level middleware; app.use() middleware runs before routing.
+  // req.route exists only in route-level middleware: app.use() and router.use() run before a route is
+  // matched, so they count app-wide (or per mount path) as one. A route's path may be an array or RegExp.
   get routeId(): string | undefined {
-    const route: unknown = this.raw.route?.path;
-    return typeof route === 'string' ? this.raw.baseUrl + route : undefined;
+    const route = this.raw.route as { path?: unknown } | undefined;
+    return route === undefined ? undefined : this.raw.baseUrl + String(route.path);
   }
 
   header(name: string): string | undefined {
@@ -58,9 +54,10 @@ class ExpressHttpRequest implements HttpRequest {
 }
 
 /**
- * Express middleware that rate-limits requests: `app.use(rateLimit({ rate: '100/minute' }))`, or per
- * route, `app.post('/login', rateLimit({ rate: '5/minute' }), handler)`. Each call counts on its own.
- * The client IP is `req.ip`, so Express's `trust proxy` setting decides which address is the client's.
+ * Express middleware that rate-limits requests: `app.use(rateLimit({ rate: '100/minute' }))` app-wide
+ * (unmatched paths included), or per route, `app.post('/login', rateLimit({ rate: '5/minute' }), handler)`,
+ * where it counts per route (method and pattern), so two routes never share a count unless given the same
+ * `scope`. The client IP is `req.ip`, so Express's `trust proxy` setting decides which address it is.
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   const { handler, ...httpOptions } = options ?? {};

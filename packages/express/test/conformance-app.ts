@@ -22,6 +22,16 @@ export function conformanceApp(createApp: typeof express): ConformanceFactory {
     app.get('/strict', rateLimit(strict), (_req, res) => {
       res.send('strict');
     });
+    app.get('/other', rateLimit(strict), (_req, res) => {
+      res.send('other');
+    });
+    const both = rateLimit(strict);
+    app.get('/a', both, (_req, res) => {
+      res.send('a');
+    });
+    app.get('/b', both, (_req, res) => {
+      res.send('b');
+    });
     return listenOn(app.listen(0, '127.0.0.1'));
   };
 }

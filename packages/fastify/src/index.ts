@@ -1,10 +1,5 @@
-import {
-  type HttpLimitOptions,
-  HttpLimiter,
-  type HttpOutcome,
-  type HttpRequest,
-  InvalidOptionError,
-} from '@distlimiter/core';
+import { type HttpLimitOptions, HttpLimiter, InvalidOptionError } from '@distlimiter/core';
+import type { HttpOutcome, HttpRequest } from '@distlimiter/core/http';
 import type {
   FastifyInstance,
   FastifyPluginAsync,
@@ -17,8 +12,9 @@ import type {
 import fp from 'fastify-plugin';
 
 /**
- * A route's `config.rateLimit`: `false` opts out, `true` uses the plugin's limit (shared count), a rate
- * string or partial options give the route a limit of its own, counted separately from every other route.
+ * A route's `config.rateLimit`: `false` opts out, `true` uses the plugin's limit (the app-wide count), a
+ * rate string or partial options give the route a limit of its own, counted per route (method and URL)
+ * apart from every other route unless they name the same `scope`.
  */
 export type RouteRateLimit = boolean | string | Partial<HttpLimitOptions>;
 
@@ -39,10 +35,10 @@ declare module 'fastify' {
 // limiter only reads when configured to (method, path) is computed when asked.
 class FastifyHttpRequest implements HttpRequest {
   readonly ip: string;
-  readonly routeId: string;
+  readonly routeId: string | undefined;
   readonly raw: FastifyRequest;
 
-  constructor(request: FastifyRequest, routeId: string) {
+  constructor(request: FastifyRequest, routeId: string | undefined) {
     this.ip = request.ip;
     this.routeId = routeId;
     this.raw = request;
@@ -79,7 +75,8 @@ function lowerName(name: string): string {
 
 // Callback style rather than async: Fastify then skips its promise handling for the hook, and on a
 // synchronous backend (memory) the outcome is applied before the hook returns, with no promise at all.
-function limitHook(limiter: HttpLimiter, routeId: string): onRequestHookHandler {
+// `routeId` is the route's URL for a route-level limit, undefined for the app-wide one.
+function limitHook(limiter: HttpLimiter, routeId: string | undefined): onRequestHookHandler {
   return function distlimiter(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const outcome = limiter.evaluate(new FastifyHttpRequest(request, routeId));
     if (outcome instanceof Promise) outcome.then((o) => apply(o, reply, done));
@@ -111,7 +108,6 @@ function attach(route: RouteOptions, hook: onRequestHookHandler): void {
 }
 
 function routeLimiter(limiter: HttpLimiter, setting: RouteRateLimit, route: RouteOptions): HttpLimiter {
-  if (setting === true) return limiter;
   if (typeof setting !== 'string' && (typeof setting !== 'object' || setting === null)) {
     throw new InvalidOptionError(
       `config.rateLimit of ${String(route.method)} ${route.url}`,
@@ -119,14 +115,9 @@ function routeLimiter(limiter: HttpLimiter, setting: RouteRateLimit, route: Rout
       'false, true, a rate like "5/minute", or an object of rate-limit options',
     );
   }
-  // HEAD counts as GET: Fastify adds a HEAD twin to every GET route, and it must not double the allowance.
-  const methods = new Set((Array.isArray(route.method) ? route.method : [route.method]).map(headAsGet));
-  // Built once per route, so a request pays nothing for per-route limits beyond the check itself.
-  return limiter.derive(setting, `${[...methods].join(',')} ${route.url}`);
-}
-
-function headAsGet(method: string): string {
-  return method === 'HEAD' ? 'GET' : method;
+  // Built once per route, so a request pays nothing for per-route limits beyond the check itself. Core
+  // scopes it by the request's method (HEAD as GET: Fastify adds a HEAD twin to every GET route) and URL.
+  return limiter.derive(setting);
 }
 
 // fastify-plugin's types import `fastify` from wherever fastify-plugin is installed, which with pnpm can be
@@ -140,14 +131,24 @@ async function plugin(fastify: FastifyInstance, options: DistlimiterOptions): Pr
   fastify.addHook('onRoute', (route) => {
     const setting = route.config?.rateLimit;
     if (setting === false || (setting === undefined && !global)) return;
-    const chosen = setting === undefined ? limiter : routeLimiter(limiter, setting, route);
-    attach(route, limitHook(chosen, route.url));
+    if (setting === undefined || setting === true) attach(route, limitHook(limiter, undefined));
+    else attach(route, limitHook(routeLimiter(limiter, setting, route), route.url));
   });
+  // No route means no onRoute: a request for an unknown path reaches only the context's own hooks, and
+  // it must count against the app-wide limit (a scanner probing paths is still a client).
+  if (global) {
+    const hook = limitHook(limiter, undefined);
+    fastify.addHook('onRequest', function notFound(request, reply, done) {
+      if (request.is404) hook.call(this, request, reply, done);
+      else done();
+    });
+  }
 }
 
 /**
- * Fastify plugin that rate-limits the routes of the context it is registered in (and its children).
- * Routes opt out or get their own limit through `config.rateLimit`.
+ * Fastify plugin that rate-limits the routes of the context it is registered in (and its children), and
+ * requests for unknown paths: `app.register(distlimiter, { rate: '100/minute' })`. Routes opt out or get
+ * a limit of their own through `config.rateLimit`.
  */
 export const distlimiter: FastifyPluginAsync<DistlimiterOptions> = skipOverride(plugin, {
   name: '@distlimiter/fastify',

@@ -1,14 +1,4 @@
-import { describeHttpConformance, loopbackUrl } from '@distlimiter/testkit';
-import Fastify from 'fastify';
-import distlimiter from '../src/index.js';
+import { describeHttpConformance } from '@distlimiter/testkit';
+import { conformanceApp } from './conformance-app.js';
 
-describeHttpConformance('fastify', async ({ global, strict }) => {
-  const app = Fastify();
-  await app.register(distlimiter, global);
-  app.get('/hello', async () => 'hello');
-  app.post('/hello', async () => 'posted');
-  app.get('/health', async () => 'ok');
-  app.get('/strict', { config: { rateLimit: strict } }, async () => 'strict');
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url: loopbackUrl(app.server), close: () => app.close() };
-});
+describeHttpConformance('fastify', conformanceApp);

@@ -1,4 +1,5 @@
-import { type HttpLimitOptions, HttpLimiter, type HttpOutcome, type HttpRequest } from '@distlimiter/core';
+import { type HttpLimitOptions, HttpLimiter } from '@distlimiter/core';
+import type { HttpOutcome, HttpRequest } from '@distlimiter/core/http';
 import type { DefaultContext, DefaultState, Middleware, Next, ParameterizedContext } from 'koa';
 
 /** Options of `rateLimit`: the core HTTP options plus an optional replacement for the refusal response. */
@@ -11,7 +12,10 @@ export interface KoaRateLimitOptions<StateT = DefaultState, ContextT = DefaultCo
   handler?: (ctx: ParameterizedContext<StateT, ContextT>, outcome: HttpOutcome) => void | Promise<void>;
 }
 
-/** Koa middleware that limits requests; use it app-wide with `app.use` or on one @koa/router route. */
+/**
+ * Koa middleware that limits requests: app-wide with `app.use` before the router (unmatched paths
+ * included), or on a @koa/router route, where it counts per route (method and pattern).
+ */
 export function rateLimit<StateT = DefaultState, ContextT = DefaultContext>(
   options: KoaRateLimitOptions<StateT, ContextT> = {},
 ): Middleware<StateT, ContextT> {
@@ -71,7 +75,8 @@ class KoaHttpRequest implements HttpRequest {
     return this.raw.path;
   }
 
-  // @koa/router records the matched pattern here; it is absent when the middleware runs before routing.
+  // @koa/router records the matched pattern here; it is absent when the middleware runs before routing,
+  // which makes an app.use() limit one app-wide count.
   get routeId(): string | undefined {
     const route = (this.raw as { _matchedRoute?: string | RegExp })._matchedRoute;
     return route === undefined ? undefined : String(route);

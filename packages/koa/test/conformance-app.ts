@@ -24,6 +24,16 @@ export function conformanceApp(KoaApp: typeof Koa): ConformanceFactory {
     router.get('/strict', rateLimit(strict), (ctx) => {
       ctx.body = 'strict';
     });
+    router.get('/other', rateLimit(strict), (ctx) => {
+      ctx.body = 'other';
+    });
+    const both = rateLimit(strict);
+    router.get('/a', both, (ctx) => {
+      ctx.body = 'a';
+    });
+    router.get('/b', both, (ctx) => {
+      ctx.body = 'b';
+    });
     app.use(rateLimit(global));
     app.use(router.routes());
     app.use(router.allowedMethods());

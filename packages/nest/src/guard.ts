@@ -1,9 +1,9 @@
-import { type HttpLimiter, type HttpOutcome } from '@distlimiter/core';
+import type { HttpLimiter, HttpOutcome } from '@distlimiter/core';
 import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NestHttpRequest, setHeaders } from './http-request.js';
 import { limiterFor } from './route-limiters.js';
-import { HTTP_LIMITER } from './tokens.js';
+import { GUARDED, HTTP_LIMITER } from './tokens.js';
 
 /**
  * Thrown by RateLimitGuard to refuse a request; Nest answers `outcome.status` with `outcome.body` as JSON.
@@ -32,10 +32,12 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     // Microservice and WebSocket handlers have no HTTP request to count or response to answer.
     if (context.getType() !== 'http') return true;
+    const http = context.switchToHttp();
+    // Routed, and so never counted again by the not-found filter, even if its handler throws a 404.
+    http.getRequest<Record<symbol, unknown>>()[GUARDED] = true;
     const limiter = limiterFor(this.limiter, this.reflector, context.getClass(), context.getHandler());
     if (!limiter) return true;
-    const http = context.switchToHttp();
-    const outcome = await limiter.handle(new NestHttpRequest(http.getRequest()));
+    const outcome = await limiter.handle(new NestHttpRequest(http.getRequest(), limiter !== this.limiter));
     // Set before throwing: both platforms' exception replies keep headers already on the response.
     setHeaders(http.getResponse(), outcome.headers);
     if (outcome.allowed) return true;

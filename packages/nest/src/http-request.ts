@@ -1,4 +1,4 @@
-import type { HttpRequest } from '@distlimiter/core';
+import type { HttpRequest } from '@distlimiter/core/http';
 
 // The fields Express's `Request` and Fastify's `FastifyRequest` share (or name differently); typed here so
 // this package depends on neither platform.
@@ -23,15 +23,16 @@ export class NestHttpRequest implements HttpRequest {
   readonly routeId: string | undefined;
   readonly raw: PlatformRequest;
 
-  constructor(request: PlatformRequest) {
+  /** `route`: whether the limit is the handler's own, counted per route; false for the app-wide one. */
+  constructor(request: PlatformRequest, route: boolean) {
     const url = request.originalUrl ?? request.url;
     const query = url.indexOf('?');
     // Both platforms resolve `ip` under their own trust-proxy setting; reading headers here would bypass it.
     this.ip = request.ip || undefined;
     this.method = request.method;
     this.path = query === -1 ? url : url.slice(0, query);
-    const route = request.route?.path ?? request.routeOptions?.url;
-    this.routeId = typeof route === 'string' ? route : undefined;
+    const pattern = route ? (request.route?.path ?? request.routeOptions?.url) : undefined;
+    this.routeId = pattern === undefined ? undefined : String(pattern);
     this.raw = request;
   }
 

@@ -11,8 +11,9 @@ import {
   type Provider,
   type Type,
 } from '@nestjs/common';
-import { DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { RateLimitGuard } from './guard.js';
+import { RateLimitNotFoundFilter } from './not-found-filter.js';
 import { limiterFor } from './route-limiters.js';
 import { HTTP_LIMITER, RATE_LIMIT_OPTIONS } from './tokens.js';
 
@@ -35,8 +36,9 @@ const limiterProvider: Provider = {
 };
 
 /**
- * Global module providing the app-wide `HttpLimiter` (HTTP_LIMITER), its options (RATE_LIMIT_OPTIONS) and
- * RateLimitGuard. Bad options, including those of any `@RateLimit()`, fail when the app initialises.
+ * Global module providing the app-wide `HttpLimiter` (HTTP_LIMITER), its options (RATE_LIMIT_OPTIONS),
+ * RateLimitGuard, and a global filter that counts requests for unknown paths against the app-wide limit.
+ * Bad options, including those of any `@RateLimit()`, fail when the app initialises.
  */
 export class DistLimiterModule implements OnModuleInit {
   constructor(
@@ -69,7 +71,13 @@ export class DistLimiterModule implements OnModuleInit {
       global: true,
       module: DistLimiterModule,
       imports: [DiscoveryModule, ...imports],
-      providers: [...providers, limiterProvider, RateLimitGuard],
+      // The filter counts requests for unknown paths, which reach no guard, against the app-wide limit.
+      providers: [
+        ...providers,
+        limiterProvider,
+        RateLimitGuard,
+        { provide: APP_FILTER, useClass: RateLimitNotFoundFilter },
+      ],
       exports: [RATE_LIMIT_OPTIONS, HTTP_LIMITER, RateLimitGuard],
     };
   }

@@ -28,7 +28,7 @@ function derive(
   controller: Type<unknown>,
   target: object,
   override: RateLimitOverride,
-  scope: string,
+  scope: string | undefined,
 ): HttpLimiter {
   let byController = derived.get(base);
   if (!byController) {
@@ -60,10 +60,12 @@ export function limiterFor(
 ): HttpLimiter | undefined {
   if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, handler)) return undefined;
   const own = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, handler);
-  // Scopes are names, not identities, so every instance of the app counts the same route under one key;
-  // the controller's path is part of the name, so two controllers of one class name never share a count.
+  // A handler's own limit counts per route (method and path, as in every other adapter), which the guard
+  // reads from the request; a controller's counts once for all its handlers, under a name rather than an
+  // identity, so every instance of the app uses one key, with the controller's path in the name so two
+  // controllers of one class name never share a count.
+  if (own !== undefined) return derive(base, controller, handler, own, undefined);
   const name = `${controllerPath(reflector, controller)} ${controller.name}`;
-  if (own !== undefined) return derive(base, controller, handler, own, `${name}.${handler.name}`);
   if (reflector.get<boolean | undefined>(SKIP_RATE_LIMIT_METADATA, controller)) return undefined;
   const shared = reflector.get<RateLimitOverride | undefined>(RATE_LIMIT_METADATA, controller);
   if (shared !== undefined) return derive(base, controller, controller, shared, name);

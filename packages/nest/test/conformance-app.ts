@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import type { HttpLimitOptions } from '@distlimiter/core';
 import { loopbackUrl } from '@distlimiter/testkit';
-import { Controller, Get, HttpCode, type INestApplication, Module, Post, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  Req,
+  type Type,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -58,7 +67,22 @@ export async function conformanceApp(
     strict(): string {
       return 'strict';
     }
+
+    @Get('other')
+    @RateLimit(options.strict)
+    other(): string {
+      return 'other';
+    }
+
+    // One handler, so one decorator, on two routes.
+    @Get(['a', 'b'])
+    @RateLimit(options.strict)
+    both(request: { url: string }): string {
+      return request.url.slice(1);
+    }
   }
+  // A parameter decorator applied as a call: Biome's parser does not accept them in @-syntax.
+  Req()(AppController.prototype, 'both', 0);
 
   @Module({
     imports: [DistLimiterModule.forRoot(options.global)],

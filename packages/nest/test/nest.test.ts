@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { HttpLimiter, InvalidOptionError, InvalidRateError, RedisBackend } from '@distlimiter/core';
-import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Module, NotFoundException, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Test } from '@nestjs/testing';
@@ -71,10 +71,30 @@ describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
     expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
     expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(refused.headers.get('ratelimit-policy')).not.toBeNull();
+    expect(Number(refused.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
     const body = (await refused.json()) as { error: string; retryAfter: number };
     expect(body.error).toBe('Too Many Requests');
     expect(body.retryAfter).toBe(Number(refused.headers.get('retry-after')));
+  });
+
+  it('counts a 404 thrown by a routed handler once, and an unknown path once, against the app-wide limit', async () => {
+    @Controller()
+    class MissingController {
+      @Get('missing')
+      missing(): never {
+        throw new NotFoundException('no such item');
+      }
+    }
+    const url = await start(appModule('3/minute', [MissingController]), platform);
+    const remaining: (string | null)[] = [];
+    for (const path of ['/missing', '/nowhere', '/missing']) {
+      const res = await fetch(`${url}${path}`);
+      expect(res.status).toBe(404);
+      await res.arrayBuffer();
+      remaining.push(res.headers.get('x-ratelimit-remaining'));
+    }
+    expect(remaining).toEqual(['2', '1', '0']);
+    expect(await statuses(`${url}/nowhere`, 1)).toEqual([429]);
   });
 
   it('counts same-named controllers on different paths apart', async () => {
@@ -222,7 +242,7 @@ describe('DistLimiterModule', () => {
           inject: [CONFIG],
           useFactory: async (config: { rate: string }) => {
             calls++;
-            return { rate: config.rate, policyName: 'async' };
+            return { rate: config.rate, policyName: 'async', headers: 'ietf' as const };
           },
         }),
       ],
@@ -233,7 +253,11 @@ describe('DistLimiterModule', () => {
     const app = await startNest(AppModule, 'express');
     running.push(app);
     expect(calls).toBe(1);
-    expect(app.app.get(RATE_LIMIT_OPTIONS)).toEqual({ rate: '2/minute', policyName: 'async' });
+    expect(app.app.get(RATE_LIMIT_OPTIONS)).toEqual({
+      rate: '2/minute',
+      policyName: 'async',
+      headers: 'ietf',
+    });
     expect(app.app.get(HTTP_LIMITER)).toBeInstanceOf(HttpLimiter);
     const res = await fetch(`${app.url}/hello`);
     expect(res.headers.get('ratelimit-policy')).toMatch(/^"?async"?;/);

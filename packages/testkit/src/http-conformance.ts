@@ -17,11 +17,18 @@ export interface ConformanceApp {
   close(): Promise<void>;
 }
 
-/** Options the suite hands to an adapter's factory. */
+/**
+ * Options the suite hands to an adapter's factory. The standard app has GET /hello, POST /hello and
+ * GET /health (answering "hello", "posted" and "ok"), limited by `global` installed app-wide the adapter's
+ * usual way (so it also covers unknown paths, which answer 404); and route-level limits built from
+ * `strict`, each installed the adapter's usual way: one on GET /strict, another (same options, a separate
+ * middleware, config or decorator) on GET /other, and one single instance mounted on both GET /a and
+ * GET /b (answering "strict", "other", "a" and "b").
+ */
 export interface ConformanceOptions {
   /** The app-wide limiter, installed the adapter's usual way. */
   global: HttpLimitOptions;
-  /** A per-route limit for GET /strict, installed the adapter's usual way. */
+  /** The route-level limits' options. */
   strict: HttpLimitOptions;
 }
 
@@ -110,8 +117,20 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
     expect(await app.fixture.storedKeys()).toBeGreaterThan(0);
   });
 
-  it('sends legacy and IETF headers that agree and count down by one', async () => {
+  it('sends X-RateLimit-Limit, -Remaining and -Reset by default, and no IETF fields', async () => {
     const app = await start();
+    const reply = await app.get();
+    expect(headerFamilies(reply)).toEqual({ legacy: true, ietf: false });
+    const h = rateHeaders(reply);
+    expect(h.limit).toBe(LIMIT);
+    expect(h.remaining).toBe(LIMIT - 1);
+    const reset = Number(reply.headers['x-ratelimit-reset']);
+    expect(Number.isInteger(reset)).toBe(true);
+    expect(reset).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it("headers: 'both' sends legacy and IETF headers that agree and count down by one", async () => {
+    const app = await start({ headers: 'both' });
     for (let i = 0; i < LIMIT; i++) {
       const h = rateHeaders(await app.get());
       expect(h.limit).toBe(LIMIT);
@@ -122,7 +141,7 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
   });
 
   it('sends the headers on a 429: remaining 0 and an integer Retry-After of at least 1', async () => {
-    const app = await start();
+    const app = await start({ headers: 'both' });
     await app.exhaust(LIMIT);
     const refused = await app.get();
     expect(refused.status).toBe(429);
@@ -236,6 +255,76 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
     expect(other.status).toBe(200);
     expect(rateHeaders(other).limit).toBe(10);
   });
+
+  it('two route limits with the same options, backend and prefix count apart', async () => {
+    const app = await start({ rate: '10/minute' }, { rate: '3/minute' });
+    await app.exhaust(3, '/strict');
+    expect((await app.get('/strict')).status).toBe(429);
+    const other = await app.get('/other');
+    expect(other.status).toBe(200);
+    expect(other.text).toBe('other');
+    expect(rateHeaders(other)).toMatchObject({ limit: 3, remaining: 2 });
+  });
+
+  it('one route-level limit mounted on two routes counts each route apart', async () => {
+    const app = await start({ rate: '10/minute' }, { rate: '2/minute' });
+    await app.exhaust(2, '/a');
+    expect((await app.get('/a')).status).toBe(429);
+    const b = await app.get('/b');
+    expect(b.status).toBe(200);
+    expect(b.text).toBe('b');
+    expect(rateHeaders(b)).toMatchObject({ limit: 2, remaining: 1 });
+  });
+
+  it('HEAD counts as GET on a route-level limit', async () => {
+    const app = await start({ rate: '10/minute' }, { rate: '3/minute' });
+    expect(rateHeaders(await app.get('/strict')).remaining).toBe(2);
+    const head = await send(app.url, '/strict', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(rateHeaders(head).remaining).toBe(1);
+    expect(rateHeaders(await app.get('/strict')).remaining).toBe(0);
+    expect((await send(app.url, '/strict', { method: 'HEAD' })).status).toBe(429);
+  });
+
+  it('the scope option makes route limits share one count on purpose', async () => {
+    const app = await start({ rate: '10/minute' }, { rate: '3/minute', scope: 'shared-writes' });
+    await app.exhaust(2, '/strict');
+    const other = await app.get('/other');
+    expect(rateHeaders(other)).toMatchObject({ limit: 3, remaining: 0 });
+    expect((await app.get('/a')).status).toBe(429);
+  });
+
+  it('a request for an unknown path answers 404 and counts against the app-wide limit', async () => {
+    const app = await start({ rate: '2/minute' });
+    for (const left of [1, 0]) {
+      const reply = await app.get('/no/such/path');
+      expect(reply.status).toBe(404);
+      expect(rateHeaders(reply).remaining).toBe(left);
+    }
+    const refused = await app.get('/no/such/path');
+    expect(refused.status).toBe(429);
+    expect(json(refused)).toMatchObject({ error: 'Too Many Requests' });
+    expect((await app.get('/hello')).status).toBe(429);
+  });
+
+  if (kind === 'redis') {
+    it('stores the same key names in every framework: prefix:{client}[:route]:member', async () => {
+      const app = await start({ rate: '10/minute' }, { rate: '3/minute' });
+      const client = '{ip:127.0.0.1}';
+      await app.get('/hello');
+      await app.get('/no/such/path');
+      expect(await app.fixture.keyNames()).toEqual([`${app.fixture.prefix}:${client}:sw`]);
+      await app.get('/strict');
+      await send(app.url, '/strict', { method: 'HEAD' });
+      await app.get('/a');
+      const names = await app.fixture.keyNames();
+      for (const route of ['GET /strict', 'GET /a']) {
+        expect(names).toContain(`${app.fixture.prefix}:${client}:${route}:sw`);
+      }
+      // Nothing else: the HEAD was counted as the GET, and no key carries the rate.
+      expect(names.filter((n) => !n.endsWith(`${client}:sw`))).toHaveLength(2);
+    });
+  }
 
   it('keyBy header(): each client has its own count', async () => {
     const app = await start({ rate: '2/minute', keyBy: header('x-client') });

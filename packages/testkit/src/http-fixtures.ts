@@ -20,6 +20,8 @@ export interface HttpBackendFixture {
   advance(ms: number): void;
   /** How many keys the backend holds now: proves the app counted on this backend, not a default one. */
   storedKeys(): Promise<number>;
+  /** The names of the keys stored (Redis only; memory keeps no names), sorted. */
+  keyNames(): Promise<string[]>;
   /** Deletes the test's keys and releases connections. */
   dispose(): Promise<void>;
 }
@@ -48,6 +50,9 @@ export async function createHttpBackend(kind: HttpBackendKind): Promise<HttpBack
       prefix,
       advance,
       storedKeys: async () => backend.size,
+      keyNames: async () => {
+        throw new Error('a MemoryBackend keeps no key names');
+      },
       dispose: () => backend.close(),
     };
   }
@@ -60,6 +65,7 @@ export async function createHttpBackend(kind: HttpBackendKind): Promise<HttpBack
     prefix,
     advance,
     storedKeys: async () => (await ours()).length,
+    keyNames: async () => (await ours()).sort(),
     async dispose() {
       const keys = await ours();
       if (keys.length) await client.del(...keys);
