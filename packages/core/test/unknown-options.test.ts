@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fixedWindow, InvalidOptionError, MemoryBackend, RateLimiter } from '../src/index.js';
+import { fixedWindow, InvalidOptionError, MemoryBackend, RateLimiter, RedisBackend } from '../src/index.js';
 
 function thrown(fn: () => unknown): InvalidOptionError {
   try {
@@ -30,5 +30,14 @@ describe('unknown options are refused with a suggestion, like the HTTP options',
     expect(e.message).toContain('did you mean "maxKeys"');
     expect(thrown(() => new MemoryBackend({ zzzzzz: 1 } as never)).message).not.toContain('did you mean');
     expect(() => new MemoryBackend({ maxKeys: 5, clock: () => 0 })).not.toThrow();
+  });
+
+  test('RedisBackend', () => {
+    const e = thrown(() => new RedisBackend({ client: 'redis://127.0.0.1:1', clok: () => 0 } as never));
+    expect(e.field).toBe('clok');
+    expect(e.message).toContain('did you mean "clock"');
+    expect(thrown(() => new RedisBackend({ url: 'redis://x' } as never)).message).toContain(
+      'known options: client, clock',
+    );
   });
 });

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { BackendError, ClosedError, InvalidOptionError } from '../errors.js';
+import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { loadIoredis } from './ioredis.js';
 import { composeScript, type Script } from './lua.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -15,6 +16,9 @@ export interface RedisBackendOptions {
    */
   clock?: Clock;
 }
+
+/** Every key RedisBackendOptions accepts. */
+export const REDIS_BACKEND_OPTION_KEYS = keysOf<RedisBackendOptions>()(['client', 'clock']);
 
 type Client = Redis | Cluster;
 
@@ -35,9 +39,7 @@ export class RedisBackend implements Backend {
   private closed = false;
 
   constructor(options: RedisBackendOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError('RedisBackend options', options, 'an options object with a client');
-    }
+    knownKeys(options, REDIS_BACKEND_OPTION_KEYS, 'RedisBackend options');
     const { client } = options;
     if (typeof client === 'string') {
       if (!/^rediss?:\/\//.test(client)) {
