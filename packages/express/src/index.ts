@@ -11,7 +11,7 @@ export type RateLimitHandler = (
 ) => void;
 
 /** Options of `rateLimit`: the core HTTP options (see @distlimiter/core), plus an optional refusal handler. */
-export interface RateLimitOptions extends HttpLimitOptions {
+export interface ExpressRateLimitOptions extends HttpLimitOptions {
   /** Called instead of sending `outcome.status` with `outcome.body` as JSON when a request is refused. */
   handler?: RateLimitHandler;
 }
@@ -59,7 +59,7 @@ class ExpressHttpRequest implements HttpRequest {
  * where it counts per route (method and pattern), so two routes never share a count unless given the same
  * `scope`. The client IP is `req.ip`, so Express's `trust proxy` setting decides which address it is.
  */
-export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
+export function rateLimit(options: ExpressRateLimitOptions = {}): RateLimitMiddleware {
   const { handler, ...httpOptions } = options ?? {};
   if (handler !== undefined && typeof handler !== 'function') {
     throw new InvalidOptionError('handler', handler, 'a function (req, res, next, outcome)');

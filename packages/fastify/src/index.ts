@@ -19,7 +19,7 @@ import fp from 'fastify-plugin';
 export type RouteRateLimit = boolean | string | Partial<HttpLimitOptions>;
 
 /** Options of the plugin: the core HTTP options, plus whether every route is limited by default. */
-export interface DistlimiterOptions extends HttpLimitOptions {
+export interface FastifyRateLimitOptions extends HttpLimitOptions {
   /** Limit every route of this context unless it sets `config: { rateLimit: false }` (default true). */
   global?: boolean;
 }
@@ -124,7 +124,7 @@ function routeLimiter(limiter: HttpLimiter, setting: RouteRateLimit, route: Rout
 // another copy than the app's, making the types clash; only its runtime is needed, so the type stays ours.
 const skipOverride = fp as unknown as <T>(fn: T, meta: { name: string; fastify: string }) => T;
 
-async function plugin(fastify: FastifyInstance, options: DistlimiterOptions): Promise<void> {
+async function plugin(fastify: FastifyInstance, options: FastifyRateLimitOptions): Promise<void> {
   const { global = true, ...httpOptions } = options;
   if (typeof global !== 'boolean') throw new InvalidOptionError('global', global, 'true or false');
   const limiter = new HttpLimiter(httpOptions);
@@ -150,7 +150,7 @@ async function plugin(fastify: FastifyInstance, options: DistlimiterOptions): Pr
  * requests for unknown paths: `app.register(distlimiter, { rate: '100/minute' })`. Routes opt out or get
  * a limit of their own through `config.rateLimit`.
  */
-export const distlimiter: FastifyPluginAsync<DistlimiterOptions> = skipOverride(plugin, {
+export const distlimiter: FastifyPluginAsync<FastifyRateLimitOptions> = skipOverride(plugin, {
   name: '@distlimiter/fastify',
   fastify: '5.x',
 });
