@@ -6,6 +6,7 @@ import type { LimitOptions, RateLimiter } from '../limiter.js';
 import { Callbacks, toError } from './callbacks.js';
 import { ClientKeys } from './client-key.js';
 import { RateHeaders } from './headers.js';
+import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
 import { Outcomes, SKIPPED } from './outcome.js';
@@ -50,6 +51,8 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private lastMethod: string | undefined;
   private lastRoute: string | undefined;
   private lastScope = '';
+  // Whether this limiter has counted app-wide yet (see claimAppWide).
+  private claimed = false;
 
   /** Validates every option now (throwing InvalidOptionError naming the field), so requests never fail on them. */
   constructor(options?: HttpLimitOptions, context?: unknown) {
@@ -223,6 +226,10 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   // The options handed to the limiter for one scope, built once per scope.
   private optionsFor(scope: string | undefined): LimitOptions | undefined {
+    if (scope === undefined && !this.claimed) {
+      this.claimed = true;
+      claimAppWide(this.limiter);
+    }
     const name = scope ?? '';
     let options = this.callOptions.get(name);
     if (options === undefined && !this.callOptions.has(name)) {
