@@ -2,7 +2,7 @@ import { type HttpLimitOptions, HttpLimiter, InvalidOptionError } from '@distlim
 import type { HttpOutcome, HttpRequest } from '@distlimiter/core/http';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { addAtWriteHead, nodeOutgoing, socketIp } from './node-headers.js';
+import { addAtWriteHead, nodeOutgoing, socketIp } from './headers-at-write-head.js';
 
 /** Options of the Hono middleware: the core HTTP options, plus how to find the client IP. */
 export interface HonoRateLimitOptions extends HttpLimitOptions {
