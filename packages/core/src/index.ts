@@ -14,6 +14,7 @@ export {
   BackendTimeoutError,
   CallbackTimeoutError,
   ClosedError,
+  MissingDependencyError,
 } from './errors.js';
 export { RateLimiter, type RateLimiterOptions, type LimitOptions, type ScopeOptions } from './limiter.js';
 export type { Algorithm, AlgorithmStep, StepOutcome, StepResult } from './algorithms/types.js';
