@@ -2,26 +2,30 @@ import { type Backend, header, MemoryBackend } from '@distlimiter/core';
 import { rateLimit } from '@distlimiter/express';
 import express, { type Express } from 'express';
 
-/** What the demo app can be built with. */
+/** What the demo app is built with. */
 export interface DemoOptions {
   /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
   backend?: Backend;
-  /** Key namespace, so several demos can share one Redis without sharing counts (default "demo"). */
+  /** Key namespace (default "demo"). */
   prefix?: string;
 }
 
-/** Builds the demo Express app; every limiter uses one backend, so N instances on one Redis share counts. */
-export function createApp(options: DemoOptions = {}): Express {
-  const backend = options.backend ?? new MemoryBackend();
-  const prefix = options.prefix ?? 'demo';
+/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
+export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Express {
   const app = express();
 
-  // App-wide per-IP limit. /health must answer load balancers however busy a client is, and /api/data is
-  // counted per API key below, so a shared office IP does not eat every key's allowance.
+  // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
+  // a route's own limit replaces the app-wide one in Fastify and Nest: the five demos count alike.
   app.use(
-    rateLimit({ rate: '10/minute', backend, prefix: `${prefix}-ip`, exemptPaths: ['/health', '/api/data'] }),
+    rateLimit({
+      backend,
+      prefix,
+      rate: '10/minute',
+      exemptPaths: ['/health', '/api/login', '/api/data'],
+    }),
   );
 
+  // Load balancers must see the app alive however busy a client is.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -30,19 +34,24 @@ export function createApp(options: DemoOptions = {}): Express {
     res.json({ message: 'hello' });
   });
 
-  // Stacks on the app-wide limit: a login is also a request, but guessing passwords needs a tighter cap.
-  app.post('/api/login', rateLimit({ rate: '3/minute', backend, prefix: `${prefix}-login` }), (_req, res) => {
+  // Guessing passwords needs a tighter cap than the rest of the API.
+  app.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (_req, res) => {
     res.json({ token: 'demo-token' });
   });
 
-  // A missing x-api-key falls back to the client IP, never to one bucket shared by every anonymous caller.
+  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   app.get(
     '/api/data',
-    rateLimit({ rate: '5/minute', backend, prefix: `${prefix}-key`, keyBy: header('x-api-key') }),
+    rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }),
     (req, res) => {
       res.json({ data: [1, 2, 3], apiKey: req.get('x-api-key') ?? null });
     },
   );
+
+  // JSON like every other answer of this API, and the same body in all five demos.
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not Found' });
+  });
 
   return app;
 }

@@ -3,34 +3,34 @@ import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
 import { createApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  throw new Error(`PORT must be a port number from 0 to 65535, got ${JSON.stringify(process.env.PORT)}`);
-}
+const host = process.env.HOST ?? '127.0.0.1';
 const redisUrl = process.env.REDIS_URL;
-
+// Given a URL, RedisBackend opens its own client and closes it with the backend.
 const backend: Backend = redisUrl ? new RedisBackend({ client: redisUrl }) : new MemoryBackend();
-const server = createApp({ backend }).listen(port, () => {
+
+const server = createApp({ backend }).listen(port, host, () => {
   // PORT=0 picks a free port, so print the one actually bound.
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  console.log(`distlimiter express demo listening on ${url}`);
-  console.log(
-    `backend: ${redisUrl ? `redis (${withoutPassword(redisUrl)})` : 'memory (set REDIS_URL to share limits across processes)'}`,
-  );
-  console.log(`
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  console.log(`distlimiter express demo listening on ${url}
+backend: ${redisUrl ? `redis at ${redisHost(redisUrl)}` : 'memory (set REDIS_URL to share counts across processes)'}
+
 Try:
-  curl -i ${url}/api/hello                         # 10/minute per IP
-  curl -i -X POST ${url}/api/login                 # 3/minute per IP, on top of the 10/minute
-  curl -i -H 'x-api-key: alice' ${url}/api/data    # 5/minute per API key (per IP when absent)
-  curl -i ${url}/health                            # never limited
+  curl -i ${url}/health                              # 200, never limited
+  curl -i ${url}/api/hello                           # 10/minute per IP (app-wide)
+  curl -i ${url}/nope                                # 404, counted by the app-wide limit
+  curl -i -X POST ${url}/api/login                   # 3/minute per IP, its own count
+  curl -i -H 'x-api-key: alice' ${url}/api/data      # 5/minute per x-api-key (per IP without one)
   for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo
 `);
 });
 
-// Credentials in REDIS_URL must not end up in terminal logs.
-function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
+// Only the host: REDIS_URL may carry a password, and terminal output ends up in logs.
+function redisHost(raw: string): string {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return 'REDIS_URL';
+  }
 }
 
 function shutdown(): void {

@@ -1,29 +1,39 @@
-import { type Backend, header } from '@distlimiter/core';
+import { type Backend, header, MemoryBackend } from '@distlimiter/core';
 import distlimiter from '@distlimiter/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 
-/** What the demo app is built from. */
+/** What the demo app is built with. */
 export interface DemoOptions {
-  /** Where counts live: a MemoryBackend for one process, a RedisBackend to share limits across processes. */
-  backend: Backend;
+  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
+  backend?: Backend;
+  /** Key namespace (default "demo"). */
+  prefix?: string;
   /** Fastify's request logging (default false). */
   logger?: boolean;
 }
 
-/** Builds the demo: 10/minute per IP on every route, 3/minute on login, /health unlimited, /api/data per API key. */
-export async function buildApp({ backend, logger = false }: DemoOptions): Promise<FastifyInstance> {
+/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
+export async function createApp({
+  backend = new MemoryBackend(),
+  prefix = 'demo',
+  logger = false,
+}: DemoOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger });
-  // Own prefix, so the other demos on the same Redis never share these counts.
-  await app.register(distlimiter, { backend, prefix: 'demo-fastify', rate: '10/minute' });
+  // App-wide, 404s included. A route's `config.rateLimit` replaces it for that route.
+  await app.register(distlimiter, { backend, prefix, rate: '10/minute' });
 
+  // Load balancers must see the app alive however busy a client is.
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok' }));
   app.get('/api/hello', async () => ({ message: 'hello' }));
-  // Its own, stricter count, so guessing passwords cannot borrow from the allowance of /api/hello.
+  // Guessing passwords needs a tighter cap than the rest of the API.
   app.post('/api/login', { config: { rateLimit: '3/minute' } }, async () => ({ token: 'demo-token' }));
-  // Clients sending x-api-key are counted per key; the rest fall back to their IP.
-  app.get('/api/data', { config: { rateLimit: { keyBy: header('x-api-key') } } }, async (request) => ({
+  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
+  const perKey = { rate: '5/minute', keyBy: header('x-api-key') };
+  app.get('/api/data', { config: { rateLimit: perKey } }, async (request) => ({
     data: [1, 2, 3],
     apiKey: request.headers['x-api-key'] ?? null,
   }));
+  // The same body in all five demos, rather than Fastify's own 404 message.
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ error: 'Not Found' }));
   return app;
 }

@@ -1,33 +1,47 @@
-import { type Backend, header } from '@distlimiter/core';
-import { rateLimiter } from '@distlimiter/hono';
+import { type Backend, header, MemoryBackend } from '@distlimiter/core';
+import { rateLimit } from '@distlimiter/hono';
 import { Hono } from 'hono';
 
-/** What the demo app is built from. */
+/** What the demo app is built with. */
 export interface DemoOptions {
-  /** Where counts live: a MemoryBackend for one process, a RedisBackend to share limits across processes. */
-  backend: Backend;
+  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
+  backend?: Backend;
+  /** Key namespace (default "demo"). */
+  prefix?: string;
 }
 
-/** Builds the demo: 10/minute per IP on /api/*, 3/minute more on login, /health unlimited, /api/data per API key. */
-export function buildApp({ backend }: DemoOptions): Hono {
+/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
+export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Hono {
   const app = new Hono();
-  // Own prefixes, so the other demos on the same Redis never share these counts.
-  const prefix = 'demo-hono';
 
+  // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
+  // a route's own limit replaces the app-wide one in Fastify and Nest: the five demos count alike.
+  app.use(
+    rateLimit({
+      backend,
+      prefix,
+      rate: '10/minute',
+      exemptPaths: ['/health', '/api/login', '/api/data'],
+    }),
+  );
+
+  // Load balancers must see the app alive however busy a client is.
   app.get('/health', (c) => c.json({ status: 'ok' }));
-  // /api/data has a limit of its own below, so the IP-wide one skips it.
-  app.use('/api/*', rateLimiter({ backend, prefix, rate: '10/minute', exemptPaths: ['/api/data'] }));
+
   app.get('/api/hello', (c) => c.json({ message: 'hello' }));
-  // Stacks on the /api/* limit, with its own stricter count against password guessing.
-  app.post('/api/login', rateLimiter({ backend, prefix, rate: '3/minute' }), (c) =>
+
+  // Guessing passwords needs a tighter cap than the rest of the API.
+  app.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (c) =>
     c.json({ token: 'demo-token' }),
   );
-  // Clients sending x-api-key are counted per key; the rest fall back to their IP, in a prefix of its own
-  // so that fallback never shares the /api/* count (same rate, same IP key).
-  app.get(
-    '/api/data',
-    rateLimiter({ backend, rate: '10/minute', keyBy: header('x-api-key'), prefix: `${prefix}-data` }),
-    (c) => c.json({ data: [1, 2, 3], apiKey: c.req.header('x-api-key') ?? null }),
+
+  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
+  app.get('/api/data', rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }), (c) =>
+    c.json({ data: [1, 2, 3], apiKey: c.req.header('x-api-key') ?? null }),
   );
+
+  // The same body in all five demos, rather than Hono's plain-text 404.
+  app.notFound((c) => c.json({ error: 'Not Found' }, 404));
+
   return app;
 }

@@ -1,36 +1,43 @@
+import type { AddressInfo } from 'node:net';
 import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
 import { serve } from '@hono/node-server';
-import { Redis } from 'ioredis';
-import { buildApp } from './app.js';
+import { createApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3003);
-const hostname = process.env.HOST ?? '127.0.0.1';
+const host = process.env.HOST ?? '127.0.0.1';
 const redisUrl = process.env.REDIS_URL;
+// Given a URL, RedisBackend opens its own client and closes it with the backend.
+const backend: Backend = redisUrl ? new RedisBackend({ client: redisUrl }) : new MemoryBackend();
 
-const redis = redisUrl ? new Redis(redisUrl) : undefined;
-const backend: Backend = redis ? new RedisBackend({ client: redis }) : new MemoryBackend();
-const app = buildApp({ backend });
+const server = serve({ fetch: createApp({ backend }).fetch, port, hostname: host }, (info: AddressInfo) => {
+  // PORT=0 picks a free port, so print the one actually bound.
+  const url = `http://${host}:${info.port}`;
+  console.log(`distlimiter hono demo listening on ${url}
+backend: ${redisUrl ? `redis at ${redisHost(redisUrl)}` : 'memory (set REDIS_URL to share counts across processes)'}
 
-const server = serve({ fetch: app.fetch, port, hostname }, () => {
-  const url = `http://${hostname}:${port}`;
-  console.log(`distlimiter hono demo listening on ${url}`);
-  console.log(
-    `backend: ${redis ? `redis (${redisUrl})` : 'memory (set REDIS_URL to share limits across processes)'}`,
-  );
-  console.log(`
 Try:
-  curl -i ${url}/api/hello                         # 10/minute per IP
-  curl -i -X POST ${url}/api/login                 # plus 3/minute per IP on login
-  curl -i -H 'x-api-key: alice' ${url}/api/data    # 10/minute per API key (IP when absent)
-  curl -i ${url}/health                            # never limited
+  curl -i ${url}/health                              # 200, never limited
+  curl -i ${url}/api/hello                           # 10/minute per IP (app-wide)
+  curl -i ${url}/nope                                # 404, counted by the app-wide limit
+  curl -i -X POST ${url}/api/login                   # 3/minute per IP, its own count
+  curl -i -H 'x-api-key: alice' ${url}/api/data      # 5/minute per x-api-key (per IP without one)
+  for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo
 `);
 });
 
-async function shutdown(): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await backend.close();
-  await redis?.quit();
-  process.exit(0);
+// Only the host: REDIS_URL may carry a password, and terminal output ends up in logs.
+function redisHost(raw: string): string {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+function shutdown(): void {
+  server.close(() => {
+    backend.close().finally(() => process.exit(0));
+  });
 }
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);

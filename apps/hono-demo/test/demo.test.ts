@@ -1,46 +1,11 @@
 import type { Server } from 'node:http';
-import { MemoryBackend } from '@distlimiter/core';
-import { listenOn, OpenServers, statuses, times } from '@distlimiter/testkit';
+import { describeDemo, listenOn } from '@distlimiter/testkit';
 import { serve } from '@hono/node-server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { createApp } from '../src/app.js';
 
-const servers = new OpenServers();
-afterEach(() => servers.closeAll());
-
-function start(): Promise<string> {
-  const app = buildApp({ backend: new MemoryBackend() });
+describeDemo('hono', {
   // Without createServer options @hono/node-server makes a plain node:http Server.
-  return servers.add(listenOn(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server));
-}
-
-describe('hono demo', () => {
-  it('allows 10 hellos a minute per IP, then answers 429 with JSON', async () => {
-    const url = await start();
-    expect(await statuses(`${url}/api/hello`, 10)).toEqual(times(10, 200));
-    const refused = await fetch(`${url}/api/hello`);
-    expect(refused.status).toBe(429);
-    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-  });
-
-  it('allows 3 logins a minute', async () => {
-    const url = await start();
-    expect(await statuses(`${url}/api/login`, 4, { method: 'POST' })).toEqual([200, 200, 200, 429]);
-  });
-
-  it('never limits /health', async () => {
-    const url = await start();
-    expect(await statuses(`${url}/health`, 12)).toEqual(times(12, 200));
-  });
-
-  it('counts /api/data per API key, falling back to the IP', async () => {
-    const url = await start();
-    const key = (k: string) => ({ headers: { 'x-api-key': k } });
-    expect(await statuses(`${url}/api/data`, 11, key('alice'))).toEqual([...times(10, 200), 429]);
-    expect(await statuses(`${url}/api/data`, 1, key('bob'))).toEqual([200]);
-    expect(await statuses(`${url}/api/data`, 1)).toEqual([200]);
-    // The API-key count is its own: the IP still has its full allowance on /api/hello.
-    expect(await statuses(`${url}/api/hello`, 10)).toEqual(times(10, 200));
-  });
+  start: (options) =>
+    listenOn(serve({ fetch: createApp(options).fetch, port: 0, hostname: '127.0.0.1' }) as Server),
+  main: new URL('../src/main.ts', import.meta.url),
 });

@@ -3,34 +3,31 @@ import { type Backend, header, MemoryBackend } from '@distlimiter/core';
 import { rateLimit } from '@distlimiter/koa';
 import Koa from 'koa';
 
-/** What the demo app can be built with. */
+/** What the demo app is built with. */
 export interface DemoOptions {
-  /** Where counts live (default: a new MemoryBackend). */
+  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
   backend?: Backend;
-  /** Key namespace, so several demo instances can share one Redis without sharing counts (default "demo"). */
+  /** Key namespace (default "demo"). */
   prefix?: string;
-  /** Trust X-Forwarded-For, as behind a reverse proxy (default false: the socket address is the client). */
-  proxy?: boolean;
 }
 
-/** Builds the demo Koa app: every limiter shares one backend, so N instances on one Redis share counts. */
-export function buildApp(options: DemoOptions = {}): Koa {
-  const backend = options.backend ?? new MemoryBackend();
-  const prefix = options.prefix ?? 'demo';
-  const app = new Koa({ proxy: options.proxy ?? false });
+/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
+export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Koa {
+  const app = new Koa();
   const router = new Router();
 
-  // App-wide per-IP limit. /health must answer load balancers however busy a client is, and /api/data is
-  // counted per API key below, so a shared office IP does not eat every key's allowance.
+  // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
+  // a route's own limit replaces the app-wide one in Fastify and Nest: the five demos count alike.
   app.use(
     rateLimit({
-      rate: '10/minute',
       backend,
-      prefix: `${prefix}:ip`,
-      exemptPaths: ['/health', '/api/data'],
+      prefix,
+      rate: '10/minute',
+      exemptPaths: ['/health', '/api/login', '/api/data'],
     }),
   );
 
+  // Load balancers must see the app alive however busy a client is.
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -39,21 +36,26 @@ export function buildApp(options: DemoOptions = {}): Koa {
     ctx.body = { message: 'hello' };
   });
 
-  // Stacks on the app-wide limit: a login is also a request, but guessing passwords needs a tighter cap.
-  router.post('/api/login', rateLimit({ rate: '3/minute', backend, prefix: `${prefix}:login` }), (ctx) => {
-    ctx.body = { message: 'logged in' };
+  // Guessing passwords needs a tighter cap than the rest of the API.
+  router.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (ctx) => {
+    ctx.body = { token: 'demo-token' };
   });
 
-  // A missing x-api-key falls back to the client IP, never to one bucket shared by every anonymous caller.
+  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   router.get(
     '/api/data',
-    rateLimit({ rate: '5/minute', backend, prefix: `${prefix}:key`, keyBy: header('x-api-key') }),
+    rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }),
     (ctx) => {
-      ctx.body = { data: [1, 2, 3] };
+      ctx.body = { data: [1, 2, 3], apiKey: ctx.get('x-api-key') || null };
     },
   );
 
+  // No router.allowedMethods(): its 405s would make Koa answer a wrong method unlike the other four demos.
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  // The same body in all five demos, rather than Koa's plain-text 404.
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'Not Found' };
+  });
   return app;
 }

@@ -1,41 +1,43 @@
 import type { AddressInfo } from 'node:net';
 import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
-import { Redis } from 'ioredis';
-import { buildApp } from './app.js';
+import { createApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3004);
+const host = process.env.HOST ?? '127.0.0.1';
 const redisUrl = process.env.REDIS_URL;
-const redis = redisUrl ? new Redis(redisUrl) : undefined;
-const backend: Backend = redis ? new RedisBackend({ client: redis }) : new MemoryBackend();
+// Given a URL, RedisBackend opens its own client and closes it with the backend.
+const backend: Backend = redisUrl ? new RedisBackend({ client: redisUrl }) : new MemoryBackend();
 
-const server = buildApp({ backend }).listen(port, () => {
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  console.log(`distlimiter Koa demo listening on ${url}`);
-  console.log(
-    `backend: ${redisUrl ? `Redis (${redactedUrl(redisUrl)})` : 'memory (set REDIS_URL to use Redis)'}`,
-  );
-  console.log('try:');
-  console.log(`  curl -i ${url}/api/hello                          # 10/minute per IP`);
-  console.log(`  curl -i -X POST ${url}/api/login                  # 3/minute per IP`);
-  console.log(`  curl -i -H 'x-api-key: alice' ${url}/api/data     # 5/minute per API key`);
-  console.log(`  curl -i ${url}/health                             # never limited`);
+const server = createApp({ backend }).listen(port, host, () => {
+  // PORT=0 picks a free port, so print the one actually bound.
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  console.log(`distlimiter koa demo listening on ${url}
+backend: ${redisUrl ? `redis at ${redisHost(redisUrl)}` : 'memory (set REDIS_URL to share counts across processes)'}
+
+Try:
+  curl -i ${url}/health                              # 200, never limited
+  curl -i ${url}/api/hello                           # 10/minute per IP (app-wide)
+  curl -i ${url}/nope                                # 404, counted by the app-wide limit
+  curl -i -X POST ${url}/api/login                   # 3/minute per IP, its own count
+  curl -i -H 'x-api-key: alice' ${url}/api/data      # 5/minute per x-api-key (per IP without one)
+  for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo
+`);
 });
 
-// Credentials in a Redis URL should not end up in logs.
-function redactedUrl(raw: string): string {
+// Only the host: REDIS_URL may carry a password, and terminal output ends up in logs.
+function redisHost(raw: string): string {
   try {
-    const u = new URL(raw);
-    if (u.password) u.password = '***';
-    return u.toString();
+    return new URL(raw).host;
   } catch {
     return 'REDIS_URL';
   }
 }
 
 function shutdown(): void {
-  server.close();
   server.closeAllConnections();
-  void backend.close().finally(() => redis?.disconnect());
+  server.close(() => {
+    backend.close().finally(() => process.exit(0));
+  });
 }
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);

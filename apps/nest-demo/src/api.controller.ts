@@ -1,8 +1,8 @@
 import { header } from '@distlimiter/core';
 import { RateLimit } from '@distlimiter/nest';
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
 
-/** The limited API: the app-wide limit on /hello, limits of their own on /login and /data. */
+/** The API: the app-wide limit on /hello, limits of their own (replacing it) on /login and /data. */
 @Controller('api')
 export class ApiController {
   @Get('hello')
@@ -10,17 +10,21 @@ export class ApiController {
     return { message: 'hello' };
   }
 
+  // Guessing passwords needs a tighter cap than the rest of the API.
   @Post('login')
   @HttpCode(200)
   @RateLimit('3/minute')
-  login(): { ok: boolean } {
-    return { ok: true };
+  login(): { token: string } {
+    return { token: 'demo-token' };
   }
 
-  // Clients with an API key are counted by key; without one, by IP (never in one shared bucket).
+  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   @Get('data')
   @RateLimit({ rate: '5/minute', keyBy: header('x-api-key') })
-  data(): { items: number[] } {
-    return { items: [1, 2, 3] };
+  data(apiKey?: string): { data: number[]; apiKey: string | null } {
+    return { data: [1, 2, 3], apiKey: apiKey ?? null };
   }
 }
+
+// @Headers('x-api-key') on data's parameter, applied as a call: Biome does not parse parameter decorators.
+Headers('x-api-key')(ApiController.prototype, 'data', 0);

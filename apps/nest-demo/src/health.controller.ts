@@ -1,7 +1,7 @@
 import { SkipRateLimit } from '@distlimiter/nest';
 import { Controller, Get } from '@nestjs/common';
 
-/** Liveness probe; never limited, so a busy client cannot make the app look dead. */
+/** Liveness probe: load balancers must see the app alive however busy a client is. */
 @Controller()
 export class HealthController {
   @Get('health')

@@ -11,27 +11,24 @@ const backend: Backend = redisUrl ? new RedisBackend({ client: redisUrl }) : new
 
 const app = await createApp({ backend });
 await app.listen(port, host);
-const address = app.getHttpServer().address() as AddressInfo;
-// IPv6 literals need brackets in a URL.
-const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-console.log(`distlimiter NestJS demo listening on ${url}`);
-console.log(
-  `backend: ${redisUrl ? `Redis (${redactedUrl(redisUrl)})` : 'memory (set REDIS_URL to use Redis)'}`,
-);
-console.log('try:');
-console.log(`  curl -i ${url}/api/hello                          # 10/minute per IP`);
-console.log(`  curl -i -X POST ${url}/api/login                  # 3/minute per IP`);
-console.log(
-  `  curl -i -H 'x-api-key: alice' ${url}/api/data     # 5/minute per API key (per IP without one)`,
-);
-console.log(`  curl -i ${url}/health                             # never limited`);
+// PORT=0 picks a free port, so print the one actually bound.
+const url = `http://${host}:${(app.getHttpServer().address() as AddressInfo).port}`;
+console.log(`distlimiter nest demo listening on ${url}
+backend: ${redisUrl ? `redis at ${redisHost(redisUrl)}` : 'memory (set REDIS_URL to share counts across processes)'}
 
-// Credentials in a Redis URL should not end up in logs.
-function redactedUrl(raw: string): string {
+Try:
+  curl -i ${url}/health                              # 200, never limited
+  curl -i ${url}/api/hello                           # 10/minute per IP (app-wide)
+  curl -i ${url}/nope                                # 404, counted by the app-wide limit
+  curl -i -X POST ${url}/api/login                   # 3/minute per IP, its own count
+  curl -i -H 'x-api-key: alice' ${url}/api/data      # 5/minute per x-api-key (per IP without one)
+  for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo
+`);
+
+// Only the host: REDIS_URL may carry a password, and terminal output ends up in logs.
+function redisHost(raw: string): string {
   try {
-    const u = new URL(raw);
-    if (u.password) u.password = '***';
-    return u.toString();
+    return new URL(raw).host;
   } catch {
     return 'REDIS_URL';
   }
@@ -40,6 +37,7 @@ function redactedUrl(raw: string): string {
 async function shutdown(): Promise<void> {
   await app.close();
   await backend.close();
+  process.exit(0);
 }
-process.once('SIGINT', () => void shutdown());
-process.once('SIGTERM', () => void shutdown());
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

@@ -38,3 +38,4 @@ export {
 export type { SendOptions } from './http-client.js';
 export { type Listening, listenOn, loopbackUrl, OpenServers } from './http-listen.js';
 export { statuses, times } from './http-requests.js';
+export { describeDemo, type DemoAppOptions, type DemoUnderTest } from './demo-spec.js';
