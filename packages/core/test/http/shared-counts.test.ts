@@ -7,7 +7,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function sharedCountWarnings(spy: ReturnType<typeof vi.spyOn>): unknown[] {
+function sharedCountWarnings(spy: { mock: { calls: unknown[][] } }): unknown[][] {
   return spy.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === 'DL_SHARED_COUNT');
 }
 
@@ -23,7 +23,7 @@ describe('limiters counting app-wide under the same keys', () => {
     await b.handle(req());
     const warnings = sharedCountWarnings(spy);
     expect(warnings).toHaveLength(1);
-    expect(String((warnings[0] as unknown[])[0])).toContain('warn-a:sw');
+    expect(String(warnings[0]![0])).toContain('warn-a:sw');
   });
 
   test('stay silent for the same rate, another prefix, another backend, a scope or a route', async () => {
