@@ -85,11 +85,11 @@ function build(spec: Spec): Algorithm {
   return gcra(spec.gcra);
 }
 
-/** One arbitrary per algorithm, plus a hybrid of two or three of them, over the given ranges. */
-function algorithmArbs(r: Ranges): Record<string, fc.Arbitrary<Spec[]>> {
+/** One arbitrary per algorithm over the given ranges. */
+function singleArbs(r: Ranges): Record<string, fc.Arbitrary<Spec>> {
   const rate = fc.tuple(r.count, r.window).map(([count, ms]) => `${count}/${ms}ms`);
   const windowed = fc.record({ limit: r.limit, window: r.window });
-  const singles: Record<string, fc.Arbitrary<Spec>> = {
+  return {
     tokenBucket: fc.record({ tokenBucket: fc.record({ capacity: r.limit, refillRate: rate }) }),
     leakyBucket: fc.record({ leakyBucket: fc.record({ capacity: r.limit, leakRate: rate }) }),
     fixedWindow: fc.record({ fixedWindow: windowed }),
@@ -104,6 +104,11 @@ function algorithmArbs(r: Ranges): Record<string, fc.Arbitrary<Spec[]>> {
       gcra: fc.record({ limit: r.count, period: r.window, burst: fc.option(r.limit, { nil: undefined }) }),
     }),
   };
+}
+
+/** One arbitrary per algorithm, plus a hybrid of two or three of them, over the given ranges. */
+function algorithmArbs(r: Ranges): Record<string, fc.Arbitrary<Spec[]>> {
+  const singles = singleArbs(r);
   return {
     ...Object.fromEntries(Object.entries(singles).map(([name, arb]) => [name, arb.map((spec) => [spec])])),
     hybrid: fc.array(fc.oneof(...Object.values(singles)), { minLength: 2, maxLength: 3 }),
@@ -113,20 +118,45 @@ function algorithmArbs(r: Ranges): Record<string, fc.Arbitrary<Spec[]>> {
 const algorithmOf = (specs: Spec[]): Algorithm =>
   specs.length === 1 ? build(specs[0]!) : hybrid(...specs.map(build));
 
+/**
+ * Two parameter sets of one algorithm, drawn independently: key names do not carry parameters, so
+ * limiters built from them on one prefix read and write each other's state. For a hybrid, the same
+ * algorithms in the same order, each with two parameter sets.
+ */
+function rateChangeArbs(r: Ranges): Record<string, fc.Arbitrary<[Spec[], Spec[]]>> {
+  const singles = singleArbs(r);
+  const names = Object.keys(singles);
+  const twice = (arbs: fc.Arbitrary<Spec>[]) => fc.tuple(fc.tuple(...arbs), fc.tuple(...arbs));
+  return {
+    ...Object.fromEntries(
+      Object.entries(singles).map(([name, arb]) => [name, twice([arb]) as fc.Arbitrary<[Spec[], Spec[]]>]),
+    ),
+    hybrid: fc
+      .array(fc.constantFrom(...names), { minLength: 2, maxLength: 3 })
+      .chain((kinds) => twice(kinds.map((k) => singles[k]!)) as fc.Arbitrary<[Spec[], Spec[]]>),
+  };
+}
+
 type Op = 'limit' | 'peek' | 'reset';
 interface Step {
   dt: number;
   key: string;
   cost: number;
   op: Op;
+  /** Which parameter set decides this step (always 0 with one). */
+  rate: number;
 }
 
-/** Time steps biased towards the edges that matter for this algorithm: 0, and around its windows. */
-function traceArb(algorithm: Algorithm): fc.Arbitrary<Step[]> {
-  const edges = algorithm.members.flatMap((m) => [m.windowMs, Math.ceil(m.windowMs / m.limit)]);
+/**
+ * Time steps biased towards the edges that matter for these algorithms (one per parameter set): 0, and
+ * around their windows. Each step is decided under one of the parameter sets, at random.
+ */
+function traceArb(...algorithms: Algorithm[]): fc.Arbitrary<Step[]> {
+  const members = algorithms.flatMap((a) => a.members);
+  const edges = members.flatMap((m) => [m.windowMs, Math.ceil(m.windowMs / m.limit)]);
   const around = edges.flatMap((e) => [e - 1, e, e + 1, 2 * e]).filter((e) => e >= 0);
   const longest = Math.max(...edges);
-  const maxLimit = Math.max(...algorithm.members.map((m) => m.limit));
+  const maxLimit = Math.max(...members.map((m) => m.limit));
   const step = fc.record({
     dt: fc.oneof(
       { arbitrary: fc.constant(0), weight: 3 },
@@ -143,6 +173,7 @@ function traceArb(algorithm: Algorithm): fc.Arbitrary<Step[]> {
       { arbitrary: fc.constant<Op>('peek'), weight: 2 },
       { arbitrary: fc.constant<Op>('reset'), weight: 1 },
     ),
+    rate: fc.integer({ min: 0, max: algorithms.length - 1 }),
   });
   return fc.array(step, { minLength: 1, maxLength: 12 });
 }
@@ -164,29 +195,35 @@ afterAll(async () => {
   await client.quit();
 });
 
-/** Runs one trace through both twins and asserts identical decisions at every step. */
-async function agree(specs: Spec[], trace: Step[], start: number, expect: ExpectStatic): Promise<void> {
-  const algorithm = algorithmOf(specs);
+/**
+ * Runs one trace through both twins and asserts identical decisions at every step. With several parameter
+ * sets, each twin gets one limiter per set on one prefix and backend, so every step may read a state
+ * another set wrote; and since only the memory twin drops states at their TTL, this also proves that a
+ * state past its TTL reads like no state under the other parameters too.
+ */
+async function agree(sets: Spec[][], trace: Step[], start: number, expect: ExpectStatic): Promise<void> {
+  const algorithms = sets.map(algorithmOf);
   const clock = new FakeClock(start);
   // A fresh prefix per run (shrinking included) keeps runs from seeing each other's Redis state.
   const prefix = `r${++run}`;
-  const ts = new RateLimiter({ algorithm, prefix, backend: new MemoryBackend({ clock: clock.read }) });
-  const lua = new RateLimiter({
-    algorithm,
-    prefix,
-    backend: new RedisBackend({ client: redis, clock: clock.read }),
-    timeoutMs: 10_000,
-  });
+  const memory = new MemoryBackend({ clock: clock.read });
+  const redisBackend = new RedisBackend({ client: redis, clock: clock.read });
+  const ts = algorithms.map((algorithm) => new RateLimiter({ algorithm, prefix, backend: memory }));
+  const lua = algorithms.map(
+    (algorithm) => new RateLimiter({ algorithm, prefix, backend: redisBackend, timeoutMs: 10_000 }),
+  );
+  // The premise of a rate change: every parameter set stores its state under the same names.
+  for (const l of lua) expect(l.keysFor('a')).toEqual(lua[0]!.keysFor('a'));
   for (const [i, s] of trace.entries()) {
     clock.advance(s.dt);
     if (s.op === 'reset') {
-      await Promise.all([ts.reset(s.key), lua.reset(s.key)]);
+      await Promise.all([ts[s.rate]!.reset(s.key), lua[s.rate]!.reset(s.key)]);
       continue;
     }
     const decide = (l: RateLimiter): Promise<Decision> =>
       s.op === 'peek' ? l.peek(s.key) : l.limit(s.key, { cost: s.cost });
-    const [fromTs, fromLua] = await Promise.all([decide(ts), decide(lua)]);
-    expect({ step: i, ...fromLua }).toEqual({ step: i, ...fromTs });
+    const [fromTs, fromLua] = await Promise.all([decide(ts[s.rate]!), decide(lua[s.rate]!)]);
+    expect({ step: i, rate: s.rate, ...fromLua }).toEqual({ step: i, rate: s.rate, ...fromTs });
   }
 }
 
@@ -202,7 +239,19 @@ for (const [title, ranges, numRuns] of suites) {
       it(`${name}: ${numRuns} random traces`, async ({ expect }) => {
         const property = fc.asyncProperty(
           algorithmArb.chain((specs) => fc.tuple(fc.constant(specs), traceArb(algorithmOf(specs)), startArb)),
-          ([specs, trace, start]) => agree(specs, trace, start, expect),
+          ([specs, trace, start]) => agree([specs], trace, start, expect),
+        );
+        await fc.assert(property, { numRuns });
+      });
+    }
+  });
+
+  describe.concurrent(`... and on states written under other parameters (${title})`, () => {
+    for (const [name, pairArb] of Object.entries(rateChangeArbs(ranges))) {
+      it(`${name}: ${numRuns} random traces switching between two parameter sets`, async ({ expect }) => {
+        const property = fc.asyncProperty(
+          pairArb.chain((sets) => fc.tuple(fc.constant(sets), traceArb(...sets.map(algorithmOf)), startArb)),
+          ([sets, trace, start]) => agree(sets, trace, start, expect),
         );
         await fc.assert(property, { numRuns });
       });

@@ -35,6 +35,15 @@ export interface AlgorithmStep {
    * The step: the state read for the key (undefined when absent), the time in ms, and the cost. Pure but
    * for one licence: when it admits, it may write the new state into `state` and return that array, so
    * the memory backend allocates nothing per decision. Callers that must keep the old state pass a copy.
+   *
+   * Key names do not carry parameters, so the state may have been written by this algorithm under other
+   * parameters (a reload, a load state). Every step reads such a state by one rule: the current limit
+   * applies at once to the amount used, so nothing is handed out fresh, while the state keeps the timing
+   * its own parameters gave it (refill rate, window end, window length) until the key's next admitted
+   * request stores it under the current ones; only the sliding log, which knows when each unit was spent,
+   * applies a shorter window at once. A refusal writes nothing and a state's TTL is what its own
+   * parameters gave it, so this is the reading under which a state past its TTL reads exactly like no
+   * state, whatever the parameters: a key never gains or loses anything by being dropped on time.
    */
   step(state: number[] | undefined, now: number, cost: number): StepResult;
 }
@@ -75,11 +84,12 @@ export function pair(s: number[] | undefined, a: number, b: number): number[] {
   return s;
 }
 
-/** A three-integer state, written into `s` when there is one (see AlgorithmStep.step). */
-export function triple(s: number[] | undefined, a: number, b: number, c: number): number[] {
-  if (s === undefined || s.length !== 3) return [a, b, c];
+/** A four-integer state, written into `s` when there is one (see AlgorithmStep.step). */
+export function quad(s: number[] | undefined, a: number, b: number, c: number, d: number): number[] {
+  if (s === undefined || s.length !== 4) return [a, b, c, d];
   s[0] = a;
   s[1] = b;
   s[2] = c;
+  s[3] = d;
   return s;
 }

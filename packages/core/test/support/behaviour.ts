@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { algorithmCases, no, ok } from './cases.js';
 import { FakeClock } from './clock.js';
+import { describeRateChanges } from './rate-change.js';
 
 /** A backend under test plus the views into its storage that the suite needs. */
 export interface BackendUnderTest {
@@ -324,6 +325,8 @@ export function describeBackendBehaviour(name: string, makeBackend: MakeBackend)
         expect(await other.limit('k')).toMatchObject({ allowed: true, remaining: 4 });
       });
     });
+
+    describeRateChanges(makeBackend);
 
     it('refuses to work after close() with ClosedError', async () => {
       const { h, limiter } = await setup();
