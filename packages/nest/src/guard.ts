@@ -3,7 +3,7 @@ import { type CanActivate, type ExecutionContext, HttpException, Inject, Injecta
 import { Reflector } from '@nestjs/core';
 import { NestHttpRequest, setHeaders } from './http-request.js';
 import { limiterFor } from './route-limiters.js';
-import { GUARDED, HTTP_LIMITER } from './tokens.js';
+import { HTTP_LIMITER } from './tokens.js';
 
 /**
  * Thrown by RateLimitGuard to refuse a request; Nest answers `outcome.status` with `outcome.body` as JSON.
@@ -33,8 +33,6 @@ export class RateLimitGuard implements CanActivate {
     // Microservice and WebSocket handlers have no HTTP request to count or response to answer.
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    // Routed, and so never counted again by the not-found filter, even if its handler throws a 404.
-    http.getRequest<Record<symbol, unknown>>()[GUARDED] = true;
     const limiter = limiterFor(this.limiter, this.reflector, context.getClass(), context.getHandler());
     if (!limiter) return true;
     const outcome = await limiter.handle(new NestHttpRequest(http.getRequest(), limiter !== this.limiter));

@@ -11,9 +11,9 @@ import {
   type Provider,
   type Type,
 } from '@nestjs/common';
-import { APP_FILTER, DiscoveryModule, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryModule, DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { RateLimitGuard } from './guard.js';
-import { RateLimitNotFoundFilter } from './not-found-filter.js';
+import { countUnknownPaths } from './unknown-paths.js';
 import { limiterFor } from './route-limiters.js';
 import { HTTP_LIMITER, RATE_LIMIT_OPTIONS } from './tokens.js';
 
@@ -36,8 +36,8 @@ const limiterProvider: Provider = {
 };
 
 /**
- * Global module providing the app-wide `HttpLimiter` (HTTP_LIMITER), its options (RATE_LIMIT_OPTIONS),
- * RateLimitGuard, and a global filter that counts requests for unknown paths against the app-wide limit.
+ * Global module providing the app-wide `HttpLimiter` (HTTP_LIMITER), its options (RATE_LIMIT_OPTIONS) and
+ * RateLimitGuard; requests for unknown paths, which reach no guard, count against the app-wide limit too.
  * Bad options, including those of any `@RateLimit()`, fail when the app initialises.
  */
 export class DistLimiterModule implements OnModuleInit {
@@ -46,6 +46,7 @@ export class DistLimiterModule implements OnModuleInit {
     private readonly reflector: Reflector,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   /** Registers the module with options known up front. */
@@ -71,19 +72,19 @@ export class DistLimiterModule implements OnModuleInit {
       global: true,
       module: DistLimiterModule,
       imports: [DiscoveryModule, ...imports],
-      // The filter counts requests for unknown paths, which reach no guard, against the app-wide limit.
-      providers: [
-        ...providers,
-        limiterProvider,
-        RateLimitGuard,
-        { provide: APP_FILTER, useClass: RateLimitNotFoundFilter },
-      ],
+      providers: [...providers, limiterProvider, RateLimitGuard],
       exports: [RATE_LIMIT_OPTIONS, HTTP_LIMITER, RateLimitGuard],
     };
   }
 
-  /** Builds every `@RateLimit()` limit now, so a bad one fails `app.init()` rather than its first request. */
+  /**
+   * Builds every `@RateLimit()` limit now, so a bad one fails `app.init()` rather than its first request,
+   * and hooks the app-wide limit in for unknown paths (Nest runs this after the routes are registered and
+   * before its not-found handler). An app without an HTTP server (a standalone context) skips the hook.
+   */
   onModuleInit(): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter !== undefined) countUnknownPaths(adapter, this.limiter);
     for (const wrapper of this.discovery.getControllers()) {
       const controller = wrapper.metatype as Type<unknown> | null | undefined;
       if (typeof controller !== 'function') continue;
@@ -98,6 +99,12 @@ export class DistLimiterModule implements OnModuleInit {
 // Applied as calls rather than @-syntax for the reason given in guard.ts.
 Global()(DistLimiterModule);
 Module({})(DistLimiterModule);
-for (const [index, token] of [HTTP_LIMITER, Reflector, DiscoveryService, MetadataScanner].entries()) {
+for (const [index, token] of [
+  HTTP_LIMITER,
+  Reflector,
+  DiscoveryService,
+  MetadataScanner,
+  HttpAdapterHost,
+].entries()) {
   Inject(token)(DistLimiterModule, undefined, index);
 }

@@ -9,6 +9,3 @@ export const HTTP_LIMITER = Symbol.for('distlimiter:nest:limiter');
 export const RATE_LIMIT_METADATA = Symbol.for('distlimiter:nest:rate-limit');
 /** Metadata key under which `@SkipRateLimit()` marks a handler or controller. */
 export const SKIP_RATE_LIMIT_METADATA = Symbol.for('distlimiter:nest:skip');
-
-/** Set on every request RateLimitGuard sees, so the not-found filter knows a routed request from an unknown path. */
-export const GUARDED = Symbol.for('distlimiter:nest:guarded');

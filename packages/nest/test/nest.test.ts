@@ -1,7 +1,15 @@
 import 'reflect-metadata';
 import { HttpLimiter, InvalidOptionError, InvalidRateError, RedisBackend } from '@distlimiter/core';
-import { Controller, Get, Module, NotFoundException, UseGuards } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import {
+  type ArgumentsHost,
+  Catch,
+  Controller,
+  Get,
+  Module,
+  NotFoundException,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -95,6 +103,36 @@ describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
     }
     expect(remaining).toEqual(['2', '1', '0']);
     expect(await statuses(`${url}/nowhere`, 1)).toEqual([429]);
+  });
+
+  it("counts unknown paths while the app's own exception filter still shapes the 404", async () => {
+    class NotFoundBody {
+      catch(_e: NotFoundException, host: ArgumentsHost): void {
+        const reply = host.switchToHttp().getResponse();
+        const body = { error: 'Not Found' };
+        if (typeof reply.json === 'function') reply.status(404).json(body);
+        else reply.code(404).send(body);
+      }
+    }
+    Catch(NotFoundException)(NotFoundBody);
+    @Module({
+      imports: [DistLimiterModule.forRoot({ rate: '2/minute' })],
+      providers: [
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_FILTER, useClass: NotFoundBody },
+      ],
+    })
+    class AppModule {}
+    const url = await start(AppModule, platform);
+    for (const left of ['1', '0']) {
+      const res = await fetch(`${url}/nowhere`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'Not Found' });
+      expect(res.headers.get('x-ratelimit-remaining')).toBe(left);
+    }
+    const refused = await fetch(`${url}/nowhere`);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: 'Too Many Requests' });
   });
 
   it('counts same-named controllers on different paths apart', async () => {
