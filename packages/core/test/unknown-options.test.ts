@@ -40,4 +40,13 @@ describe('unknown options are refused with a suggestion, like the HTTP options',
       'known options: client, clock',
     );
   });
+
+  test('a malformed Redis URL is quoted in the error without its password', () => {
+    for (const url of ['http://:hunter2@redis.internal:6379', 'user:hunter2@redis.internal:6379']) {
+      const e = thrown(() => new RedisBackend({ client: url }));
+      expect(e.field).toBe('client');
+      expect(e.message).not.toContain('hunter2');
+      expect(e.message).toContain('redis.internal');
+    }
+  });
 });

@@ -45,7 +45,7 @@ export class RedisBackend implements Backend {
       if (!/^rediss?:\/\//.test(client)) {
         throw new InvalidOptionError(
           'client',
-          client,
+          withoutPassword(client),
           'a redis:// or rediss:// URL, or an ioredis Redis or Cluster',
         );
       }
@@ -183,4 +183,9 @@ function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {
     });
   }
   return out;
+}
+
+// A URL in an error message must not carry its password into logs: "user:secret@" becomes "user:***@".
+function withoutPassword(url: string): string {
+  return url.replace(/^([^/]*\/\/[^:/@]*:)[^@/]*@/, '$1***@').replace(/^([^/@:]*:)[^@/]*@/, '$1***@');
 }
