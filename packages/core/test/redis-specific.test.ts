@@ -89,7 +89,8 @@ describe('time', () => {
     await cell.limit('k');
     const after = await redisNow(client);
     const stamps = [
-      Number((await client.get(fixed.keysFor('k')[0]!))!.split(':')[0]),
+      // The fixed window stores its end: the request's time plus the window.
+      Number((await client.get(fixed.keysFor('k')[0]!))!.split(':')[0]) - 60_000,
       Number((await client.get(bucket.keysFor('k')[0]!))!.split(':')[1]),
       // GCRA stores the theoretical arrival time: now plus one emission interval (12 s).
       Number((await client.get(cell.keysFor('k')[0]!))!.split(':')[0]) - 12_000,
@@ -108,7 +109,7 @@ describe('time', () => {
       prefix: 'injected',
     });
     await limiter.limit('k');
-    expect(await client.get(limiter.keysFor('k')[0]!)).toBe('123456:1');
+    expect(await client.get(limiter.keysFor('k')[0]!)).toBe('183456:1');
   });
 });
 
@@ -211,7 +212,7 @@ describe('exact integers', () => {
     });
     expect(await limiter.limit('k', { cost: burst - 1 })).toMatchObject({ allowed: true, remaining: 1 });
     const key = limiter.keysFor('k')[0]!;
-    expect(await client.get(key)).toBe(`${clock.now + burst - 1}:0`);
+    expect(await client.get(key)).toBe(`${clock.now + burst - 1}:0:1:1`);
     expect(await client.pttl(key)).toBeGreaterThan(burst - 1 - 60_000);
     expect(await limiter.limit('k', { cost: 2 })).toMatchObject({ allowed: false, retryAfterMs: 1 });
   });

@@ -20,10 +20,10 @@ const PRELUDE = `local function decode(raw)
     i = j + 1
   end
 end
-local FORMATS = {'%d', '%d:%d', '%d:%d:%d'}
+local FORMATS = {'%d', '%d:%d', '%d:%d:%d', '%d:%d:%d:%d'}
 local function encode(s)
   local n = #s
-  if n >= 1 and n <= 3 then return string.format(FORMATS[n], unpack(s)) end
+  if n >= 1 and n <= 4 then return string.format(FORMATS[n], unpack(s)) end
   local parts = {}
   for i = 1, n do parts[i] = string.format('%d', s[i]) end
   return table.concat(parts, ':')
