@@ -197,15 +197,23 @@ export function httpMarkdown(r: HttpResults): string {
   if (plan.floors) {
     out.push(
       '\nFloors (`--floors`), measured the same way: a no-op middleware (hook, guard) is the least any ' +
-        'limiter can cost; ours with `headers: false` decides and sends nothing.\n',
+        'limiter can cost; ours with `headers: false` decides and sends nothing; ours with ' +
+        "`headers: 'both'` sends the five fields that were the default before 'legacy' (three).\n",
     );
     out.push(
       table(
-        ['framework', 'no-op / bare', 'ours, headers: false / bare', 'ours / bare'],
+        [
+          'framework',
+          'no-op / bare',
+          'ours, headers: false / bare',
+          "ours, headers: 'both' / bare",
+          'ours (legacy) / bare',
+        ],
         r.frameworks.map((f) => [
           f.framework,
           fmtRatio(f.ratios.noop),
           fmtRatio(f.ratios.quiet),
+          fmtRatio(f.ratios.both),
           fmtRatio(f.ratios.ours),
         ]),
       ),

@@ -42,7 +42,8 @@ class ExpressHttpRequest implements HttpRequest {
   }
 
   // req.route exists only in route-level middleware: app.use() and router.use() run before a route is
-  // matched, so they count app-wide (or per mount path) as one. A route's path may be an array or RegExp.
+  // matched, so each counts as one app-wide limit (its mount path is not in the key; give it a `scope` to
+  // keep it apart). A route's path may be an array or RegExp.
   get routeId(): string | undefined {
     const route = this.raw.route as { path?: unknown } | undefined;
     return route === undefined ? undefined : this.raw.baseUrl + String(route.path);

@@ -114,6 +114,7 @@ function perVariant<T>(make: () => T): Record<Variant, T> {
     twin: make(),
     noop: make(),
     quiet: make(),
+    both: make(),
     'ours-redis-fixed': make(),
     'ours-redis': make(),
     'peer-redis': make(),

@@ -3,14 +3,16 @@ import type { HttpLimitOptions } from './types.js';
 
 /**
  * The options a derived limiter starts from: its parent's (except what builds the RateLimiter, which the
- * parent's limiter already embodies), with its own on top. An explicit undefined was dropped earlier, so
- * it means "inherit".
+ * parent's limiter already embodies, and the parent's `scope`, which names the parent's own count: a route
+ * limit derived from an app-wide limiter must not count in it), with its own on top. An explicit
+ * undefined was dropped earlier, so it means "inherit".
  */
 export function inheritOptions(
   parent: HttpLimitOptions | undefined,
   own: HttpLimitOptions,
 ): HttpLimitOptions {
   const out: Record<string, unknown> = parent ? { ...parent } : {};
+  delete out.scope;
   for (const [k, v] of Object.entries(own)) {
     if (k !== 'limiter' && !(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;
   }

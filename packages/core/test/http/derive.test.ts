@@ -93,8 +93,11 @@ describe('derive', () => {
     const global = createHttpLimiter({ rate: '5/minute' });
     expect(global.derive({}, 'a').derive({}, 'b').scopeOf(req())).toBe('b');
     expect(global.derive({}, 'a').derive({}).scopeOf(req())).toBeUndefined();
-    // The scope option is an option like any other, so it is inherited.
-    expect(createHttpLimiter({ scope: 'shared' }).derive({}).scopeOf(req())).toBe('shared');
+    // A parent's scope names its own count; a route limit derived from it counts apart.
+    const scoped = createHttpLimiter({ scope: 'admin' });
+    expect(scoped.derive({}).scopeOf(req())).toBeUndefined();
+    expect(scoped.derive({}).scopeOf(req({ method: 'POST', routeId: '/x' }))).toBe('POST /x');
+    expect(scoped.derive({ scope: 'own' }).scopeOf(req())).toBe('own');
     const perRoute = global.derive({ rate: '1/minute' });
     expect(perRoute.scopeOf(req())).toBeUndefined();
     expect(perRoute.scopeOf(req({ method: 'POST', routeId: '/login' }))).toBe('POST /login');

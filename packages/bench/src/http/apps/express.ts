@@ -15,6 +15,7 @@ export const startExpress: StartApp = (variant, redis) => {
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
   if (variant === 'peer') app.use(expressRateLimit({ windowMs: HOUR_MS, limit: PEER_LIMIT }));
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
+  if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'noop') app.use((_req, _res, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use(rateLimit(ourRedisOptions(variant, requireRedis(variant, redis))));

@@ -16,6 +16,7 @@ export const startFastify: StartApp = async (variant, redis) => {
   const peer = fastifyRateLimit as unknown as FastifyPluginAsync<RateLimitPluginOptions>;
   if (variant === 'peer') await app.register(peer, { max: PEER_LIMIT, timeWindow: HOUR_MS });
   if (variant === 'quiet') await app.register(distlimiter, { rate: OUR_RATE, headers: false });
+  if (variant === 'both') await app.register(distlimiter, { rate: OUR_RATE, headers: 'both' });
   if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     await app.register(distlimiter, ourRedisOptions(variant, requireRedis(variant, redis)));

@@ -29,6 +29,7 @@ export const startHono: StartApp = (variant, redis) => {
   const app = new Hono();
   if (variant === 'ours') app.use('*', rateLimiter({ rate: OUR_RATE }));
   if (variant === 'quiet') app.use('*', rateLimiter({ rate: OUR_RATE, headers: false }));
+  if (variant === 'both') app.use('*', rateLimiter({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'noop') app.use('*', (_c, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use('*', rateLimiter(ourRedisOptions(variant, requireRedis(variant, redis))));

@@ -22,6 +22,7 @@ export const startKoa: StartApp = (variant, redis) => {
   const app = new Koa();
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
+  if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'noop') app.use((_ctx, next) => next());
   if (variant === 'peer') {
     app.use(

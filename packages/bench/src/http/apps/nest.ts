@@ -74,8 +74,8 @@ function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicMod
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
-  if (variant === 'quiet') {
-    imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: false }));
+  if (variant === 'quiet' || variant === 'both') {
+    imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: variant === 'both' ? 'both' : false }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
   if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });

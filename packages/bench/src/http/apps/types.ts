@@ -9,15 +9,17 @@ export type Variant =
   | 'twin'
   | 'noop'
   | 'quiet'
+  | 'both'
   | 'ours-redis-fixed'
   | 'ours-redis'
   | 'peer-redis';
 
 /**
  * The floors `--floors` adds: `noop` is the app with a middleware (hook, guard) that does nothing, the least
- * any limiter costs; `quiet` is ours with `headers: false`, deciding without sending a header.
+ * any limiter costs; `quiet` is ours with `headers: false`, deciding without sending a header; `both` is
+ * ours with `headers: 'both'` (five fields, the default before 'legacy'), what the default change saves.
  */
-export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet'];
+export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both'];
 
 /**
  * The Redis rows (`--only http-redis`): ours with `fixedWindow` (what every peer implements), ours with the
