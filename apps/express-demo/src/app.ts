@@ -1,4 +1,5 @@
 import { type Backend, header, MemoryBackend } from '@distlimiter/core';
+import { DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import { rateLimit } from '@distlimiter/express';
 import express, { type Express } from 'express';
 
@@ -11,7 +12,10 @@ export interface DemoOptions {
 }
 
 /** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Express {
+export function createApp({
+  backend = new MemoryBackend(),
+  prefix = DEMO_LIMITS.prefix,
+}: DemoOptions = {}): Express {
   const app = express();
 
   // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
@@ -20,8 +24,8 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
     rateLimit({
       backend,
       prefix,
-      rate: '10/minute',
-      exemptPaths: ['/health', '/api/login', '/api/data'],
+      rate: DEMO_LIMITS.appWide,
+      exemptPaths: DEMO_LIMITS.exemptFromAppWide,
     }),
   );
 
@@ -35,14 +39,14 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
   });
 
   // Guessing passwords needs a tighter cap than the rest of the API.
-  app.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (_req, res) => {
+  app.post('/api/login', rateLimit({ backend, prefix, rate: DEMO_LIMITS.login }), (_req, res) => {
     res.json({ token: 'demo-token' });
   });
 
   // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   app.get(
     '/api/data',
-    rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }),
+    rateLimit({ backend, prefix, rate: DEMO_LIMITS.data, keyBy: header('x-api-key') }),
     (req, res) => {
       res.json({ data: [1, 2, 3], apiKey: req.get('x-api-key') ?? null });
     },
@@ -50,7 +54,7 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
 
   // JSON like every other answer of this API, and the same body in all five demos.
   app.use((_req, res) => {
-    res.status(404).json({ error: 'Not Found' });
+    res.status(404).json(NOT_FOUND_BODY);
   });
 
   return app;

@@ -1,4 +1,5 @@
 import { type Backend, header, MemoryBackend } from '@distlimiter/core';
+import { DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import { rateLimit } from '@distlimiter/hono';
 import { Hono } from 'hono';
 
@@ -11,7 +12,10 @@ export interface DemoOptions {
 }
 
 /** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Hono {
+export function createApp({
+  backend = new MemoryBackend(),
+  prefix = DEMO_LIMITS.prefix,
+}: DemoOptions = {}): Hono {
   const app = new Hono();
 
   // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
@@ -20,8 +24,8 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
     rateLimit({
       backend,
       prefix,
-      rate: '10/minute',
-      exemptPaths: ['/health', '/api/login', '/api/data'],
+      rate: DEMO_LIMITS.appWide,
+      exemptPaths: DEMO_LIMITS.exemptFromAppWide,
     }),
   );
 
@@ -31,17 +35,19 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
   app.get('/api/hello', (c) => c.json({ message: 'hello' }));
 
   // Guessing passwords needs a tighter cap than the rest of the API.
-  app.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (c) =>
+  app.post('/api/login', rateLimit({ backend, prefix, rate: DEMO_LIMITS.login }), (c) =>
     c.json({ token: 'demo-token' }),
   );
 
   // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
-  app.get('/api/data', rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }), (c) =>
-    c.json({ data: [1, 2, 3], apiKey: c.req.header('x-api-key') ?? null }),
+  app.get(
+    '/api/data',
+    rateLimit({ backend, prefix, rate: DEMO_LIMITS.data, keyBy: header('x-api-key') }),
+    (c) => c.json({ data: [1, 2, 3], apiKey: c.req.header('x-api-key') ?? null }),
   );
 
   // The same body in all five demos, rather than Hono's plain-text 404.
-  app.notFound((c) => c.json({ error: 'Not Found' }, 404));
+  app.notFound((c) => c.json(NOT_FOUND_BODY, 404));
 
   return app;
 }

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import { type Backend, header, MemoryBackend } from '@distlimiter/core';
 import { rateLimit } from '@distlimiter/koa';
 import Koa from 'koa';
@@ -12,7 +13,10 @@ export interface DemoOptions {
 }
 
 /** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: DemoOptions = {}): Koa {
+export function createApp({
+  backend = new MemoryBackend(),
+  prefix = DEMO_LIMITS.prefix,
+}: DemoOptions = {}): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -22,8 +26,8 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
     rateLimit({
       backend,
       prefix,
-      rate: '10/minute',
-      exemptPaths: ['/health', '/api/login', '/api/data'],
+      rate: DEMO_LIMITS.appWide,
+      exemptPaths: DEMO_LIMITS.exemptFromAppWide,
     }),
   );
 
@@ -37,14 +41,14 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
   });
 
   // Guessing passwords needs a tighter cap than the rest of the API.
-  router.post('/api/login', rateLimit({ backend, prefix, rate: '3/minute' }), (ctx) => {
+  router.post('/api/login', rateLimit({ backend, prefix, rate: DEMO_LIMITS.login }), (ctx) => {
     ctx.body = { token: 'demo-token' };
   });
 
   // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   router.get(
     '/api/data',
-    rateLimit({ backend, prefix, rate: '5/minute', keyBy: header('x-api-key') }),
+    rateLimit({ backend, prefix, rate: DEMO_LIMITS.data, keyBy: header('x-api-key') }),
     (ctx) => {
       ctx.body = { data: [1, 2, 3], apiKey: ctx.get('x-api-key') || null };
     },
@@ -55,7 +59,7 @@ export function createApp({ backend = new MemoryBackend(), prefix = 'demo' }: De
   // The same body in all five demos, rather than Koa's plain-text 404.
   app.use((ctx) => {
     ctx.status = 404;
-    ctx.body = { error: 'Not Found' };
+    ctx.body = NOT_FOUND_BODY;
   });
   return app;
 }

@@ -1,4 +1,5 @@
 import { header } from '@distlimiter/core';
+import { DEMO_LIMITS } from '@distlimiter/demo-support';
 import { RateLimit } from '@distlimiter/nest';
 import { Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
 
@@ -13,14 +14,14 @@ export class ApiController {
   // Guessing passwords needs a tighter cap than the rest of the API.
   @Post('login')
   @HttpCode(200)
-  @RateLimit('3/minute')
+  @RateLimit(DEMO_LIMITS.login)
   login(): { token: string } {
     return { token: 'demo-token' };
   }
 
   // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
   @Get('data')
-  @RateLimit({ rate: '5/minute', keyBy: header('x-api-key') })
+  @RateLimit({ rate: DEMO_LIMITS.data, keyBy: header('x-api-key') })
   data(apiKey?: string): { data: number[]; apiKey: string | null } {
     return { data: [1, 2, 3], apiKey: apiKey ?? null };
   }

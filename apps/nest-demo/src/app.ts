@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { type Backend, MemoryBackend } from '@distlimiter/core';
+import { DEMO_LIMITS } from '@distlimiter/demo-support';
 import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
@@ -25,7 +26,7 @@ export class AppModule {
   static register({ backend, prefix }: { backend: Backend; prefix: string }): DynamicModule {
     return {
       module: AppModule,
-      imports: [DistLimiterModule.forRoot({ backend, prefix, rate: '10/minute' })],
+      imports: [DistLimiterModule.forRoot({ backend, prefix, rate: DEMO_LIMITS.appWide })],
       // NotFoundController last: Nest matches routes in the order controllers are listed.
       controllers: [ApiController, HealthController, NotFoundController],
       providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
@@ -36,7 +37,7 @@ export class AppModule {
 /** Creates (but does not start) the demo app on Express. */
 export async function createApp({
   backend = new MemoryBackend(),
-  prefix = 'demo',
+  prefix = DEMO_LIMITS.prefix,
   logger = false,
 }: DemoOptions = {}): Promise<INestApplication> {
   return NestFactory.create(AppModule.register({ backend, prefix }), new ExpressAdapter(), {

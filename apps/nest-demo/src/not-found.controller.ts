@@ -1,4 +1,5 @@
 import { All, Controller, NotFoundException } from '@nestjs/common';
+import { NOT_FOUND_BODY } from '@distlimiter/demo-support';
 
 /**
  * Every path no other controller serves, registered last: it answers with the same body as the other four
@@ -10,6 +11,6 @@ export class NotFoundController {
   // "{*path}" rather than "*path", so "/" is caught too.
   @All('{*path}')
   notFound(): never {
-    throw new NotFoundException({ error: 'Not Found' });
+    throw new NotFoundException(NOT_FOUND_BODY);
   }
 }

@@ -1,0 +1,2 @@
+export { DEMO_LIMITS, NOT_FOUND_BODY } from './limits.js';
+export { banner, demoAddress, demoBackend, onShutdown } from './start.js';
