@@ -1,2 +1,2 @@
-export { DEMO_LIMITS, NOT_FOUND_BODY } from './limits.js';
+export { DEMO_LIMITS, type DemoOptions, NOT_FOUND_BODY } from './limits.js';
 export { banner, demoAddress, demoBackend, onShutdown } from './start.js';

@@ -1,3 +1,5 @@
+import type { Backend } from '@distlimiter/core';
+
 /**
  * The limits every demo enforces, written once so the five cannot drift apart: each demo expresses them in
  * its own framework's idiom, and one spec (packages/testkit/src/demo-spec.ts) checks all five.
@@ -21,3 +23,11 @@ export const DEMO_LIMITS = Object.freeze({
 
 /** The body of a 404, the same in all five demos. */
 export const NOT_FOUND_BODY = Object.freeze({ error: 'Not Found' });
+
+/** What every demo app is built with. */
+export interface DemoOptions {
+  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
+  backend?: Backend;
+  /** Key namespace (default "demo"). */
+  prefix?: string;
+}

@@ -1,14 +1,10 @@
-import { type Backend, header, MemoryBackend } from '@distlimiter/core';
-import { DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
+import { header, MemoryBackend } from '@distlimiter/core';
+import { type DemoOptions as BaseDemoOptions, DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import distlimiter from '@distlimiter/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 /** What the demo app is built with. */
-export interface DemoOptions {
-  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
-  backend?: Backend;
-  /** Key namespace (default "demo"). */
-  prefix?: string;
+export interface DemoOptions extends BaseDemoOptions {
   /** Fastify's request logging (default false). */
   logger?: boolean;
 }

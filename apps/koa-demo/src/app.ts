@@ -1,16 +1,8 @@
 import Router from '@koa/router';
-import { DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
-import { type Backend, header, MemoryBackend } from '@distlimiter/core';
+import { DEMO_LIMITS, type DemoOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
+import { header, MemoryBackend } from '@distlimiter/core';
 import { rateLimit } from '@distlimiter/koa';
 import Koa from 'koa';
-
-/** What the demo app is built with. */
-export interface DemoOptions {
-  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
-  backend?: Backend;
-  /** Key namespace (default "demo"). */
-  prefix?: string;
-}
 
 /** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
 export function createApp({

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { type Backend, MemoryBackend } from '@distlimiter/core';
-import { DEMO_LIMITS } from '@distlimiter/demo-support';
+import { type DemoOptions as BaseDemoOptions, DEMO_LIMITS } from '@distlimiter/demo-support';
 import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
@@ -10,11 +10,7 @@ import { HealthController } from './health.controller.js';
 import { NotFoundController } from './not-found.controller.js';
 
 /** What the demo app is built with. */
-export interface DemoOptions {
-  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
-  backend?: Backend;
-  /** Key namespace (default "demo"). */
-  prefix?: string;
+export interface DemoOptions extends BaseDemoOptions {
   /** Let Nest log (default false, so the demo's own output stays readable). */
   logger?: boolean;
 }

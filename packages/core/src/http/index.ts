@@ -24,11 +24,5 @@ export {
 } from './headers.js';
 export { refusalBody, type RefusalBody, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE_BODY } from './response.js';
 export { HTTP_LIMIT_OPTION_KEYS, LIMITER_OPTION_KEYS, DEFAULT_RATE } from './options.js';
-export type {
-  HttpRequest,
-  HttpOutcome,
-  KeyFunction,
-  HeaderMode,
-  HttpLimitOptions,
-  HttpLimiterEvents,
-} from './types.js';
+// The same types as the root entry point, so an adapter can take everything it needs from here.
+export type * from './types.js';
