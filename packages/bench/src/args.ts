@@ -14,7 +14,7 @@ export interface BenchArgs {
   quick: boolean;
   /** Part B frameworks to run, by id (e.g. "fastify", "nest-express"); undefined runs them all. */
   frameworks: string[] | undefined;
-  /** Part B also measures the floors: a no-op middleware, and ours without headers. */
+  /** Part B also measures the floors: a no-op middleware, ours without headers, ours with all five. */
   floors: boolean;
 }
 

@@ -22,7 +22,7 @@ export interface HttpPlan {
   /** Pairs phase, for the ratios: rounds in which each variant is loaded beside a bare app, sharing one CPU. */
   pairRounds: number;
   pairMs: number;
-  /** Also measure the floors (FLOOR_VARIANTS): a no-op middleware, and ours without headers. */
+  /** Also measure the floors (FLOOR_VARIANTS): a no-op middleware, ours without headers, ours with all five. */
   floors: boolean;
   /** Where the limiters count: in memory (ours and each peer's memory store), or on Redis (REDIS_VARIANTS). */
   store: 'memory' | 'redis';
