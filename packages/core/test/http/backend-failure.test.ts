@@ -12,6 +12,8 @@ import { freePort } from '../../../testkit/src/index.js';
 import { req } from './helpers.js';
 
 // Hand-written backends that fail the way real ones do: a rejected call, and a call that never answers.
+// Shared by the tests, which therefore all use one rate (limiters with different rates on one backend and
+// prefix are warned about).
 const rejecting: Backend = {
   evaluate: () => Promise.reject(new Error('connection reset')),
   delete: () => undefined,
@@ -70,18 +72,19 @@ describe.each(failures)('%s', (_, make) => {
 describe('failure reporting', () => {
   test('a timeout is reported as BackendTimeoutError', async () => {
     const onError = vi.fn();
-    const l = createHttpLimiter({ backend: hanging, timeoutMs: 10, onError });
+    const l = createHttpLimiter({ rate: '5/minute', backend: hanging, timeoutMs: 10, onError });
     await l.handle(req());
     expect(onError.mock.calls[0]![0]).toBeInstanceOf(BackendTimeoutError);
   });
 
   test('with no onError and no listener, a failure is silent and never throws', async () => {
-    const l = createHttpLimiter({ backend: rejecting });
+    const l = createHttpLimiter({ rate: '5/minute', backend: rejecting });
     await expect(l.handle(req())).resolves.toMatchObject({ allowed: true });
   });
 
   test('a throwing onError or listener cannot break the response', async () => {
     const l = createHttpLimiter({
+      rate: '5/minute',
       backend: rejecting,
       onBackendError: 'deny',
       onError: () => {
@@ -111,7 +114,7 @@ describe('failure reporting', () => {
   test('events of a derived limiter reach the limiter it came from', async () => {
     const parentEvent = vi.fn();
     const childEvent = vi.fn();
-    const l = createHttpLimiter({ backend: rejecting });
+    const l = createHttpLimiter({ rate: '5/minute', backend: rejecting });
     l.on('backendError', parentEvent);
     const child = l.derive('3/minute', 'POST /login');
     child.on('backendError', childEvent);
