@@ -3,11 +3,11 @@ import { type Backend, MemoryBackend } from '@distlimiter/core';
 import { type DemoOptions as BaseDemoOptions, DEMO_LIMITS } from '@distlimiter/demo-support';
 import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { ApiController } from './api.controller.js';
 import { HealthController } from './health.controller.js';
-import { NotFoundController } from './not-found.controller.js';
+import { NotFoundFilter } from './not-found.filter.js';
 
 /** What the demo app is built with. */
 export interface DemoOptions extends BaseDemoOptions {
@@ -23,9 +23,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DistLimiterModule.forRoot({ backend, prefix, rate: DEMO_LIMITS.appWide })],
-      // NotFoundController last: Nest matches routes in the order controllers are listed.
-      controllers: [ApiController, HealthController, NotFoundController],
-      providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+      controllers: [ApiController, HealthController],
+      providers: [
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        // The 404 body the five demos share; unknown paths are counted before it by @distlimiter/nest.
+        { provide: APP_FILTER, useClass: NotFoundFilter },
+      ],
     };
   }
 }
