@@ -44,8 +44,9 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private readonly hasExemptions: boolean;
   // True when no callback or exemption is configured, so evaluate() can take its lean path.
   private readonly plain: boolean;
-  // What the limiter is given for the fixed cost, per scope ("" for none): built once, not per request.
-  private readonly callOptions = new Map<string, LimitOptions | undefined>();
+  // What the limiter is given for the fixed cost, app-wide and per scope: built once, not per request.
+  private readonly callOptions = new Map<string, LimitOptions>();
+  private readonly appWideOptions: LimitOptions | undefined;
   private readonly fixedCost: number | undefined;
   // The last route seen and its scope: requests for one route come in runs.
   private lastMethod: string | undefined;
@@ -78,6 +79,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     this.plain =
       !this.hasExemptions && s.skip === undefined && s.keyBy === undefined && typeof s.cost === 'number';
     this.fixedCost = typeof s.cost === 'number' && s.cost !== 1 ? s.cost : undefined;
+    this.appWideOptions = this.fixedCost === undefined ? undefined : { cost: this.fixedCost };
   }
 
   /**
@@ -226,23 +228,18 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   // The options handed to the limiter for one scope, built once per scope.
   private optionsFor(scope: string | undefined): LimitOptions | undefined {
-    if (scope === undefined && !this.claimed) {
-      this.claimed = true;
-      claimAppWide(this.limiter);
+    const cost = this.fixedCost;
+    if (scope === undefined) {
+      if (!this.claimed) {
+        this.claimed = true;
+        claimAppWide(this.limiter);
+      }
+      return this.appWideOptions;
     }
-    const name = scope ?? '';
-    let options = this.callOptions.get(name);
-    if (options === undefined && !this.callOptions.has(name)) {
-      const cost = this.fixedCost;
-      options =
-        scope === undefined
-          ? cost === undefined
-            ? undefined
-            : { cost }
-          : cost === undefined
-            ? { scope }
-            : { cost, scope };
-      this.callOptions.set(name, options);
+    let options = this.callOptions.get(scope);
+    if (options === undefined) {
+      options = cost === undefined ? { scope } : { cost, scope };
+      this.callOptions.set(scope, options);
     }
     return options;
   }
