@@ -1,5 +1,8 @@
 import { DistLimiterError, BackendError, BackendTimeoutError } from './errors.js';
 
+// The longest delay setTimeout takes, 2^31 - 1 ms (about 24.8 days).
+const MAX_DELAY = 2_147_483_647;
+
 interface Pending {
   readonly deadline: number;
   readonly reject: (error: Error) => void;
@@ -14,9 +17,14 @@ function backendFailure(error: unknown): Error {
 }
 
 /**
- * Bounds backend calls by a timeout with one shared, unreferenced timer instead of a setTimeout per call:
- * arming and clearing a timer for every decision costs more than the Redis round trip it guards.
- * A call is failed between `timeoutMs` and 1.5 x `timeoutMs` after it started.
+ * Bounds calls by a timeout: each call is given up (rejected) when `timeoutMs` has passed since it started,
+ * to the millisecond granularity of Node's timers, never at a later timer tick; a call that settled first is
+ * never rejected.
+ *
+ * One shared, unreferenced timer is armed for the earliest pending deadline instead of a setTimeout per call:
+ * arming and clearing a timer for every decision costs more than the Redis round trip it guards. Every call
+ * has the same timeoutMs and deadlines are read from a monotonic clock, so the pending set, kept in insertion
+ * order, is also in deadline order: its first entry is the next deadline.
  */
 export class Deadlines {
   private readonly pending = new Set<Pending>();
@@ -43,7 +51,11 @@ export class Deadlines {
     return new Promise<T>((resolve, reject) => {
       const entry: Pending = { deadline: performance.now() + this.timeoutMs, reject, late };
       this.pending.add(entry);
-      if (this.timer === undefined) this.arm();
+      // A timer already armed is due no later than this deadline (it serves an earlier call), and sweep
+      // re-arms it for whatever is pending then, so only an idle instance arms here.
+      if (this.timer === undefined) this.arm(entry.deadline);
+      // Settling only drops the entry: the timer is left armed, as clearing and re-arming it on every answer
+      // would cost a timer per call again; if it fires with nothing due, sweep re-arms or stops.
       work.then(
         (value) => {
           this.pending.delete(entry);
@@ -57,20 +69,25 @@ export class Deadlines {
     });
   }
 
-  private arm(): void {
+  private arm(deadline: number): void {
+    // Rounded up so that the timer does not fire just before the deadline and need a second, 1 ms tick.
     // Unreferenced: a pending deadline must never keep the process alive on its own.
-    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(this.timeoutMs / 2))).unref();
+    // Capped: Node fires a longer delay after 1 ms instead (with a warning); sweep re-arms for the rest.
+    const delay = Math.min(MAX_DELAY, Math.max(1, Math.ceil(deadline - performance.now())));
+    this.timer = setTimeout(() => this.sweep(), delay).unref();
   }
 
   private sweep(): void {
     this.timer = undefined;
     const now = performance.now();
+    // In deadline order: stop at the first call still within its time.
     for (const entry of this.pending) {
-      if (entry.deadline <= now) {
-        this.pending.delete(entry);
-        entry.reject(entry.late());
+      if (entry.deadline > now) {
+        this.arm(entry.deadline);
+        return;
       }
+      this.pending.delete(entry);
+      entry.reject(entry.late());
     }
-    if (this.pending.size > 0) this.arm();
   }
 }
