@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { BackendError, ClosedError, InvalidOptionError } from '../errors.js';
@@ -22,12 +23,21 @@ export const REDIS_BACKEND_OPTION_KEYS = keysOf<RedisBackendOptions>()(['client'
 
 type Client = Redis | Cluster;
 
+/** Events of RedisBackend, by name, with their arguments. */
+export interface RedisBackendEvents {
+  /** A client built from a URL lost (or never got) its connection: once per outage, with the first error. */
+  connectionError: [error: Error];
+}
+
 /**
  * Backend on Redis through ioredis, standalone or Cluster. One round trip per decision: the steps run in
  * one Lua script called by SHA (reloaded by itself after SCRIPT FLUSH or a restart), on the server's clock,
  * with every key of one client key in one hash slot and every key written with a TTL.
+ *
+ * Events: `connectionError` (error), once per outage of a client built from a URL, emitted when its first
+ * error arrives and armed again once the client is ready; a client passed in keeps its own error events.
  */
-export class RedisBackend implements Backend {
+export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Backend {
   /** The ioredis client in use. */
   readonly client: Client;
   private readonly owned: boolean;
@@ -37,8 +47,11 @@ export class RedisBackend implements Backend {
   // Batching needs every key of a batch in one node; a Cluster spreads client keys over slots.
   private readonly batching: boolean;
   private closed = false;
+  // True from a URL-built client's first error until it is ready again: one event per outage.
+  private down = false;
 
   constructor(options: RedisBackendOptions) {
+    super();
     knownKeys(options, REDIS_BACKEND_OPTION_KEYS, 'RedisBackend options');
     const { client } = options;
     if (typeof client === 'string') {
@@ -51,7 +64,19 @@ export class RedisBackend implements Backend {
       }
       // A URL-built client fails fast while disconnected instead of queueing forever.
       const { Redis } = loadIoredis();
-      this.client = new Redis(client, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+      // disconnectTimeout: ioredis arms that timer (2 s by default) on every disconnect, even of a socket
+      // that already closed while it waits to retry, and it held the process open after close().
+      const redis = new Redis(client, {
+        maxRetriesPerRequest: 1,
+        enableAutoPipelining: true,
+        disconnectTimeout: 0,
+      });
+      // Without a listener ioredis logs every failed reconnect attempt ("Unhandled error event").
+      redis.on('error', this.onClientError);
+      redis.on('ready', () => {
+        this.down = false;
+      });
+      this.client = redis;
       this.owned = true;
     } else if (looksLikeIoredis(client)) {
       // Duck-typed rather than instanceof: that would load ioredis here, and miss a client built by another copy.
@@ -91,6 +116,13 @@ export class RedisBackend implements Backend {
   }
 
   private readonly flushBatch = (batch: Batch): void => this.flush(batch);
+
+  // Retries fail once per reconnect attempt; only the first of an outage is news.
+  private readonly onClientError = (error: Error): void => {
+    if (this.down) return;
+    this.down = true;
+    if (!this.closed) this.emit('connectionError', error);
+  };
 
   // Sends one batch. An empty "now" makes the script read the Redis server's clock.
   private flush(batch: Batch): void {
@@ -143,7 +175,11 @@ export class RedisBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
+    if (!this.owned) return;
+    // quit() needs a connection, and while ioredis waits to retry it leaves the reconnect timer armed;
+    // disconnect() clears that timer and drops the socket at once.
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
+    else this.client.disconnect();
   }
 }
 
