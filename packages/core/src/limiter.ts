@@ -6,6 +6,7 @@ import type { Decision } from './decision.js';
 import { InvalidCostError, InvalidKeyError, InvalidOptionError, RateLimitExceeded } from './errors.js';
 import { LimiterKeyspace } from './key-names.js';
 import { keysOf, knownKeys } from './policy/known-keys.js';
+import { isWellFormed, WELL_FORMED } from './well-formed.js';
 
 /** Options of a RateLimiter. */
 export interface RateLimiterOptions {
@@ -161,6 +162,8 @@ export class RateLimiter {
     }
     let space = this.scopes.get(scope);
     if (space === undefined) {
+      // Checked once per scope, when its keyspace is built: lone surrogates would merge distinct scopes.
+      if (!isWellFormed(scope)) throw new InvalidOptionError('scope', scope, `a ${WELL_FORMED} string`);
       space = new LimiterKeyspace(this.prefix, this.members, scope);
       this.scopes.set(scope, space);
     }
@@ -203,6 +206,8 @@ function checkKey(key: unknown): asserts key is string {
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new InvalidKeyError(key, `at most ${MAX_KEY_BYTES} bytes (hash long identifiers first)`);
   }
+  // Lone surrogates all encode to U+FFFD in a stored key name, so distinct keys would share one bucket.
+  if (!isWellFormed(key)) throw new InvalidKeyError(key, `a ${WELL_FORMED} string`);
 }
 
 /**

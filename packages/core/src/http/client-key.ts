@@ -6,6 +6,7 @@ import { ipNetwork } from './ip.js';
 import { UNKNOWN_IP_KEY } from './keys.js';
 import type { HttpSettings } from './options.js';
 import type { HttpRequest } from './types.js';
+import { isWellFormed, WELL_FORMED } from '../well-formed.js';
 
 // One warning per process: the cause (a missing trust proxy setting) is global, and so is the fix.
 let warnedUnknownIp = false;
@@ -50,7 +51,13 @@ export class ClientKeys {
   }
 
   private finish(value: unknown, request: HttpRequest): string {
-    if (typeof value === 'string' && value !== '') return clientId(this.settings.keySource, value);
+    if (typeof value === 'string' && value !== '') {
+      if (isWellFormed(value)) return clientId(this.settings.keySource, value);
+      // Reported here rather than refused by the limiter: a bad key is the key function's fault, and the
+      // request is still counted (by IP) instead of failing like a backend error would.
+      this.callbacks.failed('keyBy', new InvalidKeyError(value, `a ${WELL_FORMED} string`), request);
+      return this.ip(request);
+    }
     if (value !== undefined && value !== null && value !== '') {
       this.callbacks.failed(
         'keyBy',

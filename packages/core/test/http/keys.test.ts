@@ -136,6 +136,24 @@ describe('keys by a function', () => {
     expect(seen.mock.calls[0]![1]).toBe(r);
   });
 
+  test.each([
+    ['sync', () => '\uD800'],
+    ['async', async () => 'user-\uDFFF'],
+  ])('a %s key with an unpaired surrogate is reported and counted by IP', async (_, keyBy) => {
+    const l = limiter({ keyBy });
+    const seen = vi.fn();
+    l.on('configError', seen);
+    const r = req({ ip: '198.51.100.11' });
+    expect(await l.keyFor(r)).toBe('ip:198.51.100.11');
+    expect(seen).toHaveBeenCalledTimes(1);
+    expect(seen.mock.calls[0]![0]).toBeInstanceOf(InvalidKeyError);
+    expect(String(seen.mock.calls[0]![0].message)).toContain('well-formed UTF-16 (no unpaired surrogates)');
+    expect(seen.mock.calls[0]![1]).toBe(r);
+    // The request is answered, not failed: the IP's own allowance of 2 is spent, then it is refused.
+    expect(await allowedCount(l, r)).toBe(2);
+    expect(await allowedCount(l, req({ ip: '198.51.100.12' }))).toBe(2);
+  });
+
   test('a throwing or rejecting key function falls back to the IP and is reported', async () => {
     for (const keyBy of [
       () => {

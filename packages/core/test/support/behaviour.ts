@@ -8,6 +8,8 @@ import {
   fixedWindow,
   gcra,
   hybrid,
+  InvalidKeyError,
+  InvalidOptionError,
   RateLimitExceeded,
   RateLimiter,
   slidingLog,
@@ -323,6 +325,53 @@ export function describeBackendBehaviour(name: string, makeBackend: MakeBackend)
         await burst(a, 'k', 3);
         expect(await b.limit('k')).toMatchObject({ allowed: true, remaining: 1 });
         expect(await other.limit('k')).toMatchObject({ allowed: true, remaining: 4 });
+      });
+    });
+
+    describe('keys that are not well-formed UTF-16', () => {
+      // Redis stores bytes: a lone surrogate has no UTF-8 encoding, so ioredis writes U+FFFD for each one
+      // and all these keys would land in one bucket. Distinct keys must never share a count.
+      const malformed = ['\uD800', '\uDFFF', '\uD800x', 'user-\uDC00-1', 'a\uDBFF'];
+
+      it('never share a count: each is refused or counted on its own', async () => {
+        const { limiter } = await setup();
+        const l = limiter(fixedWindow('3/s'));
+        for (const key of malformed) {
+          const first = await l.limit(key).catch((error: unknown) => error);
+          if (first instanceof InvalidKeyError) continue;
+          expect(first, JSON.stringify(key)).toMatchObject({ allowed: true, remaining: 2 });
+          await burst(l, key, 2);
+        }
+      });
+
+      it('are refused with InvalidKeyError by limit, decide, consume, peek, reset and keysFor', async () => {
+        const { h, limiter } = await setup();
+        const l = limiter(fixedWindow('3/s'));
+        for (const key of malformed) {
+          await expect(l.limit(key)).rejects.toThrow(InvalidKeyError);
+          await expect(l.limit(key)).rejects.toThrow(/well-formed UTF-16 \(no unpaired surrogates\)/);
+          expect(() => l.decide(key)).toThrow(InvalidKeyError);
+          await expect(l.consume(key)).rejects.toThrow(InvalidKeyError);
+          await expect(l.peek(key)).rejects.toThrow(InvalidKeyError);
+          await expect(l.reset(key)).rejects.toThrow(InvalidKeyError);
+          expect(() => l.keysFor(key)).toThrow(InvalidKeyError);
+        }
+        expect(await h.size()).toBe(0);
+        // Paired surrogates (any character outside the BMP) are well-formed and stay distinct keys.
+        expect(await l.limit('\uD83D\uDE00')).toMatchObject({ allowed: true, remaining: 2 });
+        expect(await l.limit('\uD83D\uDE01')).toMatchObject({ allowed: true, remaining: 2 });
+      });
+
+      it('are refused as scopes with InvalidOptionError', async () => {
+        const { h, limiter } = await setup();
+        const l = limiter(fixedWindow('3/s'));
+        for (const scope of malformed) {
+          await expect(l.limit('k', { scope })).rejects.toThrow(InvalidOptionError);
+          await expect(l.peek('k', { scope })).rejects.toThrow(InvalidOptionError);
+          await expect(l.reset('k', { scope })).rejects.toThrow(InvalidOptionError);
+          expect(() => l.keysFor('k', { scope })).toThrow(InvalidOptionError);
+        }
+        expect(await h.size()).toBe(0);
       });
     });
 
