@@ -112,6 +112,7 @@ describe('derive', () => {
     optionError(() => global.derive('1/s', ''), 'scope');
     optionError(() => global.derive('1/s', 42 as never), 'scope');
     optionError(() => createHttpLimiter({ scope: '' }), 'scope');
+    optionError(() => createHttpLimiter({ scope: 'login\uD800' }), 'scope');
     optionError(() => global.derive(42 as never, 'r'), 'overrides');
     expect(global.derive('1/s', 'ok')).toBeInstanceOf(HttpLimiter);
   });
