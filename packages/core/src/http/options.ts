@@ -103,7 +103,7 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
     throw new InvalidOptionError(
       'scope',
       o.scope,
-      'a non-empty string naming the shared count, e.g. "login"',
+      'a non-empty, well-formed string naming the shared count, e.g. "login"',
     );
   }
   const policyName = o.policyName ?? 'default';
