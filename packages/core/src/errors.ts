@@ -9,6 +9,7 @@ export type DistLimiterErrorCode =
   | 'ERR_DL_COST'
   | 'ERR_DL_BACKEND'
   | 'ERR_DL_BACKEND_TIMEOUT'
+  | 'ERR_DL_CIRCUIT_OPEN'
   | 'ERR_DL_CLOSED'
   | 'ERR_DL_CALLBACK_TIMEOUT'
   | 'ERR_DL_LIMITED'
@@ -116,6 +117,20 @@ export class BackendError extends DistLimiterError {
 export class BackendTimeoutError extends BackendError {
   constructor(timeoutMs: number) {
     super(`The backend did not answer within ${timeoutMs} ms.`, undefined, 'ERR_DL_BACKEND_TIMEOUT');
+  }
+}
+
+/**
+ * A CircuitBreaker refused the call without asking its backend, because recent calls failed; `cause` holds
+ * the last failure. A BackendError, so `onBackendError` decides what the request gets.
+ */
+export class CircuitOpenError extends BackendError {
+  constructor(lastError: Error | undefined) {
+    super(
+      'The circuit breaker is open after repeated backend failures; the call was refused without trying.',
+      { cause: lastError },
+      'ERR_DL_CIRCUIT_OPEN',
+    );
   }
 }
 

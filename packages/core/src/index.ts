@@ -13,6 +13,7 @@ export {
   BackendError,
   BackendTimeoutError,
   CallbackTimeoutError,
+  CircuitOpenError,
   ClosedError,
   MissingDependencyError,
 } from './errors.js';
@@ -29,6 +30,13 @@ export { hybrid } from './algorithms/hybrid.js';
 export type { Backend, Clock, Keyspace } from './backends/types.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
 export { RedisBackend, type RedisBackendOptions } from './backends/redis.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitBreakerEvents,
+  type CircuitBreakerHealth,
+  type CircuitState,
+} from './backends/circuit-breaker.js';
 export type { Duration } from './policy/duration.js';
 export { HttpLimiter } from './http/handler.js';
 export { ip, header, type IpKeyOptions } from './http/keys.js';

@@ -1,0 +1,258 @@
+import { EventEmitter } from 'node:events';
+import type { StepOutcome } from '../algorithms/types.js';
+import { Deadlines } from '../deadlines.js';
+import {
+  BackendError,
+  BackendTimeoutError,
+  CircuitOpenError,
+  ClosedError,
+  DistLimiterError,
+  InvalidOptionError,
+} from '../errors.js';
+import { keysOf, knownKeys } from '../policy/known-keys.js';
+import { positiveInteger } from '../policy/validate.js';
+import { type Backend, type Clock, isBackend, type Keyspace } from './types.js';
+
+/** Options of a CircuitBreaker. */
+export interface CircuitBreakerOptions {
+  /** The backend to guard, e.g. a RedisBackend; closed by the breaker's close(). */
+  backend: Backend;
+  /** Consecutive failures (rejections, or timeouts when `timeoutMs` is set) that open the breaker (default 5). */
+  failureThreshold?: number;
+  /** How long the breaker stays open before it lets probes through, in ms (default 5000). */
+  openMs?: number;
+  /** Most probe calls in flight at once while half-open (default 1). */
+  halfOpenProbes?: number;
+  /** Successful probes that close a half-open breaker (default 1). */
+  successThreshold?: number;
+  /**
+   * A call not answered within this many ms counts as a failure (default: none, only rejections count).
+   * Set it at or below the limiter's timeoutMs, or a hanging backend never trips the breaker.
+   */
+  timeoutMs?: number;
+  /** Time source in ms for openMs, `since` and `at` (default `Date.now`); inject one in tests. */
+  clock?: Clock;
+}
+
+/** Every key CircuitBreakerOptions accepts. */
+export const CIRCUIT_BREAKER_OPTION_KEYS = keysOf<CircuitBreakerOptions>()([
+  'backend',
+  'failureThreshold',
+  'openMs',
+  'halfOpenProbes',
+  'successThreshold',
+  'timeoutMs',
+  'clock',
+]);
+
+/** The state of a CircuitBreaker. */
+export type CircuitState = 'closed' | 'open' | 'halfOpen';
+
+/** Events of CircuitBreaker, by name, with their arguments. */
+export interface CircuitBreakerEvents {
+  /** Closed or half-open to open, with the failure that opened it. */
+  open: [error: Error];
+  /** Open to half-open (openMs passed), with the failure that opened it. */
+  halfOpen: [lastError: Error];
+  /** Half-open to closed: enough probes succeeded. */
+  close: [];
+}
+
+/** What `health()` reports: the breaker's state, the last failure and recent latency of the wrapped backend. */
+export interface CircuitBreakerHealth {
+  /** The current state. */
+  state: CircuitState;
+  /** When the breaker entered this state (clock ms; construction time while it has never moved). */
+  since: number;
+  /** Failures in a row, not broken by a success. */
+  consecutiveFailures: number;
+  /** The last failure of the wrapped backend, if any. */
+  lastError?: { message: string; at: number };
+  /** Latency of recent calls to the wrapped backend, failures included; 0 while there are no samples. */
+  latencyMs: { p50: number; p99: number; samples: number };
+}
+
+// Latency samples kept: enough for a stable p99 over the last moments, cheap to sort on health().
+const LATENCY_SAMPLES = 128;
+
+/**
+ * A Backend that guards another: after `failureThreshold` failures in a row it opens and refuses every call
+ * at once with CircuitOpenError (no call to the wrapped backend, no waiting); after `openMs` it half-opens
+ * and lets up to `halfOpenProbes` calls through at a time; `successThreshold` successes close it, a failure
+ * opens it again. Opt-in: wrap any backend and hand the breaker to a RateLimiter or HttpLimiter.
+ *
+ * Events: `open` (error), `halfOpen` (lastError), `close` (). The move to half-open happens on the first
+ * call (or `health()`) after openMs, so no timer runs. A synchronous backend (memory) stays synchronous.
+ */
+export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implements Backend {
+  /** The wrapped backend. */
+  readonly backend: Backend;
+  /** Failures in a row that open the breaker. */
+  readonly failureThreshold: number;
+  /** Time spent open before probing, in ms. */
+  readonly openMs: number;
+  /** Most probes in flight at once while half-open. */
+  readonly halfOpenProbes: number;
+  /** Probe successes that close the breaker. */
+  readonly successThreshold: number;
+  /** Per-call timeout counted as a failure, if set. */
+  readonly timeoutMs: number | undefined;
+  private readonly clock: Clock;
+  private readonly deadlines: Deadlines | undefined;
+  private state: CircuitState = 'closed';
+  private since: number;
+  // Bumped on every transition: a call settling after one (started in an older state) must not move the new one.
+  private generation = 0;
+  private failures = 0;
+  private probes = 0;
+  private probeSuccesses = 0;
+  private lastError: Error | undefined;
+  private lastErrorAt = 0;
+  private readonly latencies = new Float64Array(LATENCY_SAMPLES);
+  private latencyCount = 0;
+  private closed = false;
+
+  constructor(options: CircuitBreakerOptions) {
+    super();
+    const o = knownKeys(options, CIRCUIT_BREAKER_OPTION_KEYS, 'CircuitBreaker options');
+    if (!isBackend(o.backend)) {
+      throw new InvalidOptionError('backend', o.backend, 'a backend such as new RedisBackend(...)');
+    }
+    this.backend = o.backend;
+    this.failureThreshold = optionalInteger(o.failureThreshold, 'failureThreshold', 5);
+    this.openMs = optionalInteger(o.openMs, 'openMs', 5000);
+    this.halfOpenProbes = optionalInteger(o.halfOpenProbes, 'halfOpenProbes', 1);
+    this.successThreshold = optionalInteger(o.successThreshold, 'successThreshold', 1);
+    this.timeoutMs = o.timeoutMs === undefined ? undefined : positiveInteger(o.timeoutMs, 'timeoutMs');
+    if (o.clock !== undefined && typeof o.clock !== 'function') {
+      throw new InvalidOptionError('clock', o.clock, 'a function returning milliseconds');
+    }
+    this.clock = (o.clock as Clock | undefined) ?? Date.now;
+    this.deadlines = this.timeoutMs === undefined ? undefined : new Deadlines(this.timeoutMs);
+    this.since = this.clock();
+  }
+
+  evaluate(
+    space: Keyspace,
+    key: string,
+    cost: number,
+    peek: boolean,
+  ): readonly StepOutcome[] | Promise<readonly StepOutcome[]> {
+    return this.call(() => this.backend.evaluate(space, key, cost, peek));
+  }
+
+  delete(space: Keyspace, key: string): void | Promise<void> {
+    return this.call(() => this.backend.delete(space, key));
+  }
+
+  /** Closes the wrapped backend; later calls throw ClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.backend.close();
+  }
+
+  /** The breaker's state, failures and recent latency of the wrapped backend. */
+  health(): CircuitBreakerHealth {
+    this.refresh();
+    const sorted = Array.from(this.latencies.subarray(0, Math.min(this.latencyCount, LATENCY_SAMPLES)));
+    sorted.sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? sorted[Math.ceil(q * sorted.length) - 1]! : 0);
+    const health: CircuitBreakerHealth = {
+      state: this.state,
+      since: this.since,
+      consecutiveFailures: this.failures,
+      latencyMs: { p50: at(0.5), p99: at(0.99), samples: sorted.length },
+    };
+    if (this.lastError) health.lastError = { message: this.lastError.message, at: this.lastErrorAt };
+    return health;
+  }
+
+  // Refuses, or runs `work` and records how it went; synchronous results stay synchronous.
+  private call<T>(work: () => T | Promise<T>): T | Promise<T> {
+    if (this.closed) throw new ClosedError('CircuitBreaker');
+    this.refresh();
+    // Thrown rather than returned as a rejected promise: refusing costs nothing, and RateLimiter and the
+    // HTTP layer turn a synchronous throw into the same backend failure.
+    if (this.state === 'open') throw new CircuitOpenError(this.lastError);
+    if (this.state === 'halfOpen') {
+      if (this.probes >= this.halfOpenProbes) throw new CircuitOpenError(this.lastError);
+      this.probes++;
+    }
+    const generation = this.generation;
+    const started = performance.now();
+    let result: T | Promise<T>;
+    try {
+      result = work();
+    } catch (error) {
+      this.settled(generation, started, false, error);
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      this.settled(generation, started, true, undefined);
+      return result;
+    }
+    const bounded = this.deadlines
+      ? this.deadlines.race(result, () => new BackendTimeoutError(this.timeoutMs!))
+      : result;
+    return bounded.then(
+      (value) => {
+        this.settled(generation, started, true, undefined);
+        return value;
+      },
+      (error: unknown) => {
+        this.settled(generation, started, false, error);
+        throw error;
+      },
+    );
+  }
+
+  // Records one call's latency and outcome.
+  private settled(generation: number, started: number, ok: boolean, error: unknown): void {
+    this.latencies[this.latencyCount++ % LATENCY_SAMPLES] = performance.now() - started;
+    const failed = !ok && isOutage(error);
+    if (failed) {
+      this.lastError = error instanceof Error ? error : new Error(String(error));
+      this.lastErrorAt = this.clock();
+      this.failures++;
+    } else if (ok) {
+      this.failures = 0;
+    }
+    // A call begun before the last transition says nothing about the current state.
+    if (generation !== this.generation) return;
+    if (this.state === 'halfOpen') {
+      this.probes--;
+      if (failed) this.moveTo('open');
+      else if (ok && ++this.probeSuccesses >= this.successThreshold) this.moveTo('closed');
+    } else if (this.state === 'closed' && failed && this.failures >= this.failureThreshold) {
+      this.moveTo('open');
+    }
+  }
+
+  // Open becomes half-open once openMs has passed, checked lazily so that no timer runs.
+  private refresh(): void {
+    if (this.state === 'open' && this.clock() - this.since >= this.openMs) this.moveTo('halfOpen');
+  }
+
+  private moveTo(state: CircuitState): void {
+    this.state = state;
+    this.since = this.clock();
+    this.generation++;
+    this.probes = 0;
+    this.probeSuccesses = 0;
+    // State is settled before listeners run, so a listener that calls health() or the backend sees it.
+    if (state === 'open') this.emit('open', this.lastError!);
+    else if (state === 'halfOpen') this.emit('halfOpen', this.lastError!);
+    else this.emit('close');
+  }
+}
+
+// An outage is any failure but a DistLimiterError that is not a BackendError: using a closed backend or
+// passing bad input is a bug, and opening the breaker would hide it behind CircuitOpenError.
+function isOutage(error: unknown): boolean {
+  return !(error instanceof DistLimiterError) || error instanceof BackendError;
+}
+
+function optionalInteger(value: unknown, field: string, fallback: number): number {
+  return value === undefined ? fallback : positiveInteger(value, field);
+}
