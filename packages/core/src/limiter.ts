@@ -1,4 +1,5 @@
 import type { Algorithm, AlgorithmStep, StepOutcome } from './algorithms/types.js';
+import type { CircuitBreakerHealth } from './backends/circuit-breaker.js';
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
@@ -145,6 +146,12 @@ export class RateLimiter {
   async reset(key: string, options?: ScopeOptions): Promise<void> {
     checkKey(key);
     await this.guard(this.backend.delete(this.space(options?.scope), key));
+  }
+
+  /** The backend's `health()` (a CircuitBreaker's state, failures and latency), or undefined if it has none. */
+  health(): CircuitBreakerHealth | undefined {
+    const backend = this.backend as Backend & { health?: () => CircuitBreakerHealth };
+    return typeof backend.health === 'function' ? backend.health() : undefined;
   }
 
   /** The backend keys that hold `key`'s state, one per algorithm member. */

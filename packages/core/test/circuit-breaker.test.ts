@@ -96,6 +96,9 @@ describe('CircuitBreaker options', () => {
       halfOpenProbes: 1,
       successThreshold: 1,
       timeoutMs: undefined,
+      failureRatio: undefined,
+      windowMs: 10_000,
+      minimumCalls: 20,
     });
     expect(b.health().state).toBe('closed');
   });
@@ -111,6 +114,12 @@ describe('CircuitBreaker options', () => {
       [{ backend, successThreshold: -1 }, 'successThreshold', -1],
       [{ backend, timeoutMs: 0 }, 'timeoutMs', 0],
       [{ backend, clock: 5 }, 'clock', 5],
+      [{ backend, failureRatio: 0 }, 'failureRatio', 0],
+      [{ backend, failureRatio: 1.5 }, 'failureRatio', 1.5],
+      [{ backend, failureRatio: '0.5' }, 'failureRatio', '0.5'],
+      [{ backend, failureRatio: Number.NaN }, 'failureRatio', Number.NaN],
+      [{ backend, windowMs: 0 }, 'windowMs', 0],
+      [{ backend, minimumCalls: 2.5 }, 'minimumCalls', 2.5],
     ];
     for (const [options, field, value] of cases) {
       let caught: unknown;
@@ -366,5 +375,160 @@ describe('CircuitBreaker under HttpLimiter while open', () => {
       keyBy: () => 'user',
     });
     expect(await l.handle(req())).toMatchObject({ status: 503 });
+  });
+});
+
+/** A hand-written backend in front of a MemoryBackend that fails exactly the calls `fails` picks (1-based). */
+class Flaky implements Backend {
+  calls = 0;
+  readonly inner = new MemoryBackend();
+  constructor(public fails: (call: number) => boolean) {}
+
+  evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<readonly StepOutcome[]> {
+    this.calls++;
+    if (this.fails(this.calls)) return Promise.reject(new Error(`flaky #${this.calls}`));
+    return Promise.resolve(this.inner.evaluate(space, key, cost, peek));
+  }
+
+  delete(space: Keyspace, key: string): Promise<void> {
+    return Promise.resolve(this.inner.delete(space, key));
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe('CircuitBreaker failure ratio over a window', () => {
+  // failureThreshold is set out of reach, so only the ratio can open the breaker.
+  function ratioSetup(
+    fails: (call: number) => boolean,
+    options: Omit<CircuitBreakerOptions, 'backend' | 'clock'>,
+  ) {
+    let now = 1_000_000;
+    const inner = new Flaky(fails);
+    const breaker = new CircuitBreaker({
+      backend: inner,
+      clock: () => now,
+      failureThreshold: 1000,
+      ...options,
+    });
+    const limiter = new RateLimiter({ algorithm: fixedWindow('1000/minute'), backend: breaker });
+    const events: string[] = [];
+    breaker.on('open', (e) => events.push(`open ${e.message}`));
+    breaker.on('close', () => events.push('close'));
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) await limiter.limit('k').catch(() => undefined);
+    };
+    return { inner, breaker, events, run, advance: (ms: number) => (now += ms) };
+  }
+
+  it('opens when the failed share reaches the ratio, not below it', async () => {
+    // 5 successes, then failures: 4/9 is below 0.5, the 10th call makes it 5/10.
+    const t = ratioSetup((n) => n > 5, { failureRatio: 0.5, minimumCalls: 10 });
+    await t.run(9);
+    expect(t.breaker.health().state).toBe('closed');
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('open');
+    expect(t.events).toEqual(['open flaky #10']);
+    expect(t.inner.calls).toBe(10);
+  });
+
+  it('compares the share exactly: 3 of 10 reaches 0.3', async () => {
+    const t = ratioSetup((n) => n > 7, { failureRatio: 0.3, minimumCalls: 10 });
+    await t.run(9);
+    expect(t.breaker.health().state).toBe('closed');
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('open');
+  });
+
+  it('stays closed while the share stays below the ratio', async () => {
+    // Every third call fails: a third of 60 calls, below 0.4, and never 5 in a row.
+    const t = ratioSetup((n) => n % 3 === 0, { failureRatio: 0.4, minimumCalls: 10 });
+    await t.run(60);
+    expect(t.breaker.health()).toMatchObject({ state: 'closed', consecutiveFailures: 1 });
+    expect(t.events).toEqual([]);
+  });
+
+  it('does not open before minimumCalls completed, and only on a failure', async () => {
+    // 19 failures, a success, then failures: 19/19 is too few calls, 19/20 is reached on a success.
+    const t = ratioSetup((n) => n !== 20, { failureRatio: 0.5, minimumCalls: 20 });
+    await t.run(19);
+    expect(t.breaker.health()).toMatchObject({ state: 'closed', consecutiveFailures: 19 });
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('closed');
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('open');
+    expect(t.events).toEqual(['open flaky #21']);
+  });
+
+  it('counts failures still in the window', async () => {
+    const t = ratioSetup(() => true, { failureRatio: 0.5, minimumCalls: 10, windowMs: 10_000 });
+    await t.run(9);
+    // 8 s later (under nine tenths of the window) the first nine still count: 10 of 10.
+    t.advance(8000);
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('open');
+  });
+
+  it('lets failures older than windowMs age out', async () => {
+    const t = ratioSetup(() => true, { failureRatio: 0.5, minimumCalls: 10, windowMs: 10_000 });
+    await t.run(9);
+    t.advance(10_000);
+    await t.run(1);
+    // Only the newest failure is in the window: 1 call, too few.
+    expect(t.breaker.health().state).toBe('closed');
+    await t.run(8);
+    expect(t.breaker.health().state).toBe('closed');
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('open');
+    expect(t.events).toEqual(['open flaky #19']);
+  });
+
+  it('starts a fresh window when it closes again', async () => {
+    let failing = true;
+    const t = ratioSetup(() => failing, { failureRatio: 0.5, minimumCalls: 4, openMs: 100 });
+    await t.run(4);
+    expect(t.breaker.health().state).toBe('open');
+    t.advance(100);
+    failing = false;
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('closed');
+    // The four failures that opened it are gone: one failure in two calls is too few calls.
+    failing = true;
+    await t.run(1);
+    expect(t.breaker.health().state).toBe('closed');
+    expect(t.events).toEqual(['open flaky #4', 'close']);
+  });
+
+  it('is off by default: only consecutive failures open the breaker', async () => {
+    // Every other call fails: half of them, but never 5 in a row.
+    const t = ratioSetup((n) => n % 2 === 0, { failureThreshold: 5 });
+    await t.run(100);
+    expect(t.breaker.health().state).toBe('closed');
+  });
+});
+
+describe('health() from the limiters', () => {
+  it("RateLimiter.health() is the CircuitBreaker's health, undefined over a MemoryBackend", async () => {
+    const t = setup();
+    t.inner.mode = 'fail';
+    await t.fail(3);
+    expect(t.limiter.health()).toEqual(t.breaker.health());
+    expect(t.limiter.health()).toMatchObject({ state: 'open', consecutiveFailures: 3 });
+    const memory = new RateLimiter({ algorithm: fixedWindow('2/minute'), backend: new MemoryBackend() });
+    expect(memory.health()).toBeUndefined();
+    expect(new RateLimiter({ algorithm: fixedWindow('2/minute') }).health()).toBeUndefined();
+  });
+
+  it('HttpLimiter.health() delegates to its RateLimiter', async () => {
+    const t = setup();
+    const l = createHttpLimiter({ rate: '5/minute', backend: t.breaker, onBackendError: 'allow' });
+    expect(l.health()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+    t.inner.mode = 'fail';
+    await t.fail(3);
+    expect(l.health()).toEqual(t.breaker.health());
+    expect(l.health()!.state).toBe('open');
+    expect(l.derive('1/second').health()!.state).toBe('open');
+    expect(createHttpLimiter({ rate: '5/minute', backend: new MemoryBackend() }).health()).toBeUndefined();
+    expect(createHttpLimiter({ rate: '5/minute' }).health()).toBeUndefined();
   });
 });

@@ -30,6 +30,15 @@ export interface CircuitBreakerOptions {
    * Set it at or below the limiter's timeoutMs, or a hanging backend never trips the breaker.
    */
   timeoutMs?: number;
+  /**
+   * Also open while closed when at least this share (0 < r <= 1) of the calls completed in the last
+   * `windowMs` failed, once `minimumCalls` completed there (default: off, only consecutive failures count).
+   */
+  failureRatio?: number;
+  /** The window `failureRatio` looks at, in ms, kept in tenths (default 10000). */
+  windowMs?: number;
+  /** Fewest calls completed in the window before `failureRatio` can open the breaker (default 20). */
+  minimumCalls?: number;
   /** Time source in ms for openMs, `since` and `at` (default `Date.now`); inject one in tests. */
   clock?: Clock;
 }
@@ -42,6 +51,9 @@ export const CIRCUIT_BREAKER_OPTION_KEYS = keysOf<CircuitBreakerOptions>()([
   'halfOpenProbes',
   'successThreshold',
   'timeoutMs',
+  'failureRatio',
+  'windowMs',
+  'minimumCalls',
   'clock',
 ]);
 
@@ -74,10 +86,13 @@ export interface CircuitBreakerHealth {
 
 // Latency samples kept: enough for a stable p99 over the last moments, cheap to sort on health().
 const LATENCY_SAMPLES = 128;
+// The failure-ratio window is kept in this many buckets: O(1) per call, and a call ages out at most a
+// tenth of windowMs early.
+const WINDOW_BUCKETS = 10;
 
 /**
- * A Backend that guards another: after `failureThreshold` failures in a row it opens and refuses every call
- * at once with CircuitOpenError (no call to the wrapped backend, no waiting); after `openMs` it half-opens
+ * A Backend that guards another: after `failureThreshold` failures in a row (or, with `failureRatio`, once
+ * that share of the calls of the last `windowMs` failed) it opens and refuses every call at once with CircuitOpenError (no call to the wrapped backend, no waiting); after `openMs` it half-opens
  * and lets up to `halfOpenProbes` calls through at a time; `successThreshold` successes close it, a failure
  * opens it again. Opt-in: wrap any backend and hand the breaker to a RateLimiter or HttpLimiter.
  *
@@ -97,6 +112,12 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
   readonly successThreshold: number;
   /** Per-call timeout counted as a failure, if set. */
   readonly timeoutMs: number | undefined;
+  /** Failed share of the window's calls that opens the breaker, if set. */
+  readonly failureRatio: number | undefined;
+  /** The window failureRatio looks at, in ms. */
+  readonly windowMs: number;
+  /** Calls the window must hold before failureRatio applies. */
+  readonly minimumCalls: number;
   private readonly clock: Clock;
   private readonly deadlines: Deadlines | undefined;
   private state: CircuitState = 'closed';
@@ -111,6 +132,13 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
   private readonly latencies = new Float64Array(LATENCY_SAMPLES);
   private latencyCount = 0;
   private closed = false;
+  // The failure-ratio window: slot = floor(time / (windowMs/10)); slot s counts in bucket s mod 10, and
+  // windowHead is the newest slot, so the buckets hold slots windowHead-9 .. windowHead.
+  private readonly windowCalls = new Uint32Array(WINDOW_BUCKETS);
+  private readonly windowFailures = new Uint32Array(WINDOW_BUCKETS);
+  private windowHead = -Infinity;
+  private windowCallTotal = 0;
+  private windowFailureTotal = 0;
 
   constructor(options: CircuitBreakerOptions) {
     super();
@@ -124,6 +152,19 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     this.halfOpenProbes = optionalInteger(o.halfOpenProbes, 'halfOpenProbes', 1);
     this.successThreshold = optionalInteger(o.successThreshold, 'successThreshold', 1);
     this.timeoutMs = o.timeoutMs === undefined ? undefined : positiveInteger(o.timeoutMs, 'timeoutMs');
+    if (
+      o.failureRatio !== undefined &&
+      !(typeof o.failureRatio === 'number' && o.failureRatio > 0 && o.failureRatio <= 1)
+    ) {
+      throw new InvalidOptionError(
+        'failureRatio',
+        o.failureRatio,
+        'a number above 0 and at most 1, e.g. 0.5',
+      );
+    }
+    this.failureRatio = o.failureRatio as number | undefined;
+    this.windowMs = optionalInteger(o.windowMs, 'windowMs', 10_000);
+    this.minimumCalls = optionalInteger(o.minimumCalls, 'minimumCalls', 20);
     if (o.clock !== undefined && typeof o.clock !== 'function') {
       throw new InvalidOptionError('clock', o.clock, 'a function returning milliseconds');
     }
@@ -220,6 +261,19 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     }
     // A call begun before the last transition says nothing about the current state.
     if (generation !== this.generation) return;
+    // Bugs (neither ok nor an outage) are left out of the ratio, as they are out of the failure count.
+    if (this.state === 'closed' && this.failureRatio !== undefined && (ok || failed)) {
+      this.countInWindow(failed);
+      if (
+        failed &&
+        this.windowCallTotal >= this.minimumCalls &&
+        // Divided rather than multiplied: 3 / 10 >= 0.3 holds, 3 >= 0.3 * 10 does not in floating point.
+        this.windowFailureTotal / this.windowCallTotal >= this.failureRatio
+      ) {
+        this.moveTo('open');
+        return;
+      }
+    }
     if (this.state === 'halfOpen') {
       this.probes--;
       if (failed) this.moveTo('open');
@@ -229,9 +283,41 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     }
   }
 
+  // Adds one completed call to the window, first emptying the buckets of slots that left it (at most all ten).
+  private countInWindow(failed: boolean): void {
+    const slot = Math.floor((this.clock() * WINDOW_BUCKETS) / this.windowMs);
+    // A clock that steps back counts into the newest bucket rather than reopening an old one.
+    if (slot > this.windowHead) {
+      const from = Math.max(this.windowHead + 1, slot - WINDOW_BUCKETS + 1);
+      for (let s = from; s <= slot; s++) {
+        const i = bucketOf(s);
+        this.windowCallTotal -= this.windowCalls[i]!;
+        this.windowFailureTotal -= this.windowFailures[i]!;
+        this.windowCalls[i] = 0;
+        this.windowFailures[i] = 0;
+      }
+      this.windowHead = slot;
+    }
+    const i = bucketOf(this.windowHead);
+    this.windowCalls[i]!++;
+    this.windowCallTotal++;
+    if (failed) {
+      this.windowFailures[i]!++;
+      this.windowFailureTotal++;
+    }
+  }
+
   // Open becomes half-open once openMs has passed, checked lazily so that no timer runs.
   private refresh(): void {
     if (this.state === 'open' && this.clock() - this.since >= this.openMs) this.moveTo('halfOpen');
+  }
+
+  private clearWindow(): void {
+    this.windowCalls.fill(0);
+    this.windowFailures.fill(0);
+    this.windowHead = -Infinity;
+    this.windowCallTotal = 0;
+    this.windowFailureTotal = 0;
   }
 
   private moveTo(state: CircuitState): void {
@@ -240,6 +326,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     this.generation++;
     this.probes = 0;
     this.probeSuccesses = 0;
+    // A closed breaker starts a fresh window: the failures that opened it must not reopen it at once.
+    if (state === 'closed') this.clearWindow();
     // State is settled before listeners run, so a listener that calls health() or the backend sees it.
     if (state === 'open') this.emit('open', this.lastError!);
     else if (state === 'halfOpen') this.emit('halfOpen', this.lastError!);
@@ -251,6 +339,11 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
 // passing bad input is a bug, and opening the breaker would hide it behind CircuitOpenError.
 function isOutage(error: unknown): boolean {
   return !(error instanceof DistLimiterError) || error instanceof BackendError;
+}
+
+// Non-negative even for a clock before 1970, where % alone would give a negative index.
+function bucketOf(slot: number): number {
+  return ((slot % WINDOW_BUCKETS) + WINDOW_BUCKETS) % WINDOW_BUCKETS;
 }
 
 function optionalInteger(value: unknown, field: string, fallback: number): number {

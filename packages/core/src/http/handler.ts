@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { CircuitBreakerHealth } from '../backends/circuit-breaker.js';
 import type { Decision } from '../decision.js';
 import { InvalidOptionError } from '../errors.js';
 import { routeScope } from '../key-names.js';
@@ -195,6 +196,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       this.lastScope = routeScope(method, route);
     }
     return this.lastScope;
+  }
+
+  /** Its RateLimiter's `health()`: the backend's (a CircuitBreaker's) health, or undefined if it has none. */
+  health(): CircuitBreakerHealth | undefined {
+    return this.limiter.health();
   }
 
   /** Forgets what was counted for this request's key in its scope, e.g. after a successful login. */
