@@ -27,7 +27,7 @@ export { slidingWindow } from './algorithms/sliding-window.js';
 export { slidingLog } from './algorithms/sliding-log.js';
 export { gcra, type GcraOptions } from './algorithms/gcra.js';
 export { hybrid } from './algorithms/hybrid.js';
-export type { Backend, Clock, Keyspace } from './backends/types.js';
+export type { Backend, BackendHealth, Clock, Keyspace } from './backends/types.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
 export { RedisBackend, type RedisBackendOptions } from './backends/redis.js';
 export {

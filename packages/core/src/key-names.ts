@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AlgorithmStep } from './algorithms/types.js';
 import type { Keyspace } from './backends/types.js';
+import { InvalidOptionError } from './errors.js';
+import { isWellFormed, WELL_FORMED } from './well-formed.js';
 
 // Every stored key name is built here, so the same client, options and route give the same name whatever
 // the framework, the process or the adapter. The shape is
@@ -54,10 +56,19 @@ function escapeSegment(text: string): string {
 }
 
 /**
+ * Returns `scope` if it can name a count: a non-empty string, well-formed (lone surrogates would merge
+ * distinct scopes in a key name); else throws InvalidOptionError naming `field`.
+ */
+export function checkScope(scope: unknown, field = 'scope'): string {
+  if (typeof scope === 'string' && scope !== '' && isWellFormed(scope)) return scope;
+  throw new InvalidOptionError(field, scope, `a non-empty, ${WELL_FORMED} string such as "POST /login"`);
+}
+
+/**
  * A scope as it appears in a key name: escaped so it holds no separator or brace, or `#<sha256 hex>` when
  * longer than MAX_SCOPE_BYTES (a scope's own leading "#" is escaped, so the two never meet).
  */
-export function scopeSegment(scope: string): string {
+function scopeSegment(scope: string): string {
   if (Buffer.byteLength(scope) > MAX_SCOPE_BYTES) return `#${sha256(scope)}`;
   const escaped = escapeSegment(scope);
   return escaped.startsWith('#') ? `%23${escaped.slice(1)}` : escaped;
@@ -77,12 +88,6 @@ export function memberNames(members: readonly AlgorithmStep[]): string[] {
     seen.set(m.id, n + 1);
     return n === 0 ? m.id : `${m.id}${n}`;
   });
-}
-
-/** The stored name of one member's state for one client: `<prefix>:{<client>}:[<scope>:]<member>`. */
-export function keyName(prefix: string, client: string, scope: string | undefined, member: string): string {
-  const tail = scope === undefined ? member : `${scopeSegment(scope)}:${member}`;
-  return `${prefix}:{${clientTag(client)}}:${tail}`;
 }
 
 /**

@@ -1,11 +1,10 @@
 import type { Algorithm, AlgorithmStep, StepOutcome } from './algorithms/types.js';
-import type { CircuitBreakerHealth } from './backends/circuit-breaker.js';
 import { MemoryBackend } from './backends/memory.js';
-import { type Backend, isBackend, type Keyspace } from './backends/types.js';
+import { type Backend, type BackendHealth, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
 import type { Decision } from './decision.js';
 import { InvalidCostError, InvalidKeyError, InvalidOptionError, RateLimitExceeded } from './errors.js';
-import { LimiterKeyspace } from './key-names.js';
+import { checkScope, LimiterKeyspace } from './key-names.js';
 import { keysOf, knownKeys } from './policy/known-keys.js';
 import { isWellFormed, WELL_FORMED } from './well-formed.js';
 
@@ -149,9 +148,8 @@ export class RateLimiter {
   }
 
   /** The backend's `health()` (a CircuitBreaker's state, failures and latency), or undefined if it has none. */
-  health(): CircuitBreakerHealth | undefined {
-    const backend = this.backend as Backend & { health?: () => CircuitBreakerHealth };
-    return typeof backend.health === 'function' ? backend.health() : undefined;
+  health(): BackendHealth | undefined {
+    return this.backend.health?.();
   }
 
   /** The backend keys that hold `key`'s state, one per algorithm member. */
@@ -164,14 +162,10 @@ export class RateLimiter {
   space(scope: string | undefined): Keyspace {
     if (scope === undefined) return this.keyspace;
     if (scope === this.lastScope) return this.lastScoped!;
-    if (typeof scope !== 'string' || scope === '') {
-      throw new InvalidOptionError('scope', scope, 'a non-empty string such as "POST /login"');
-    }
     let space = this.scopes.get(scope);
     if (space === undefined) {
-      // Checked once per scope, when its keyspace is built: lone surrogates would merge distinct scopes.
-      if (!isWellFormed(scope)) throw new InvalidOptionError('scope', scope, `a ${WELL_FORMED} string`);
-      space = new LimiterKeyspace(this.prefix, this.members, scope);
+      // Checked once per scope, when its keyspace is built.
+      space = new LimiterKeyspace(this.prefix, this.members, checkScope(scope));
       this.scopes.set(scope, space);
     }
     this.lastScope = scope;

@@ -47,7 +47,7 @@ export function countUnknownPaths(adapter: HttpServer, limiter: HttpLimiter): vo
         return;
       }
       decide(limiter, request).then((outcome) => {
-        for (const name in outcome.headers) reply.header(name, outcome.headers[name]!);
+        setHeaders(reply, outcome.headers);
         if (outcome.allowed) done();
         else
           reply

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { positiveInteger } from '../policy/validate.js';
-import { type Backend, type Clock, isBackend, type Keyspace } from './types.js';
+import { type Backend, type BackendHealth, type Clock, isBackend, type Keyspace } from './types.js';
 
 /** Options of a CircuitBreaker. */
 export interface CircuitBreakerOptions {
@@ -57,8 +57,8 @@ export const CIRCUIT_BREAKER_OPTION_KEYS = keysOf<CircuitBreakerOptions>()([
   'clock',
 ]);
 
-/** The state of a CircuitBreaker. */
-export type CircuitState = 'closed' | 'open' | 'halfOpen';
+/** The breaker's state: calls go through (closed), are refused (open), or a few probe (halfOpen). */
+export type CircuitState = BackendHealth['state'];
 
 /** Events of CircuitBreaker, by name, with their arguments. */
 export interface CircuitBreakerEvents {
@@ -71,18 +71,7 @@ export interface CircuitBreakerEvents {
 }
 
 /** What `health()` reports: the breaker's state, the last failure and recent latency of the wrapped backend. */
-export interface CircuitBreakerHealth {
-  /** The current state. */
-  state: CircuitState;
-  /** When the breaker entered this state (clock ms; construction time while it has never moved). */
-  since: number;
-  /** Failures in a row, not broken by a success. */
-  consecutiveFailures: number;
-  /** The last failure of the wrapped backend, if any. */
-  lastError?: { message: string; at: number };
-  /** Latency of recent calls to the wrapped backend, failures included; 0 while there are no samples. */
-  latencyMs: { p50: number; p99: number; samples: number };
-}
+export type CircuitBreakerHealth = BackendHealth;
 
 // Latency samples kept: enough for a stable p99 over the last moments, cheap to sort on health().
 const LATENCY_SAMPLES = 128;

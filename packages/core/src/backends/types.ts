@@ -32,6 +32,22 @@ export interface Backend {
   delete(space: Keyspace, key: string): void | Promise<void>;
   /** Releases what the backend owns (it never closes a client it was handed). */
   close(): Promise<void>;
+  /** How the backend is doing, for backends that watch themselves (a CircuitBreaker); optional. */
+  health?(): BackendHealth;
+}
+
+/** What a backend's `health()` reports: its breaker state, the last failure and recent latency. */
+export interface BackendHealth {
+  /** Calls go through (closed), are refused at once (open), or a few probe the backend (halfOpen). */
+  state: 'closed' | 'open' | 'halfOpen';
+  /** When this state began (clock ms; construction time while it has never moved). */
+  since: number;
+  /** Failures in a row, not broken by a success. */
+  consecutiveFailures: number;
+  /** The last failure of the backend, if any. */
+  lastError?: { message: string; at: number };
+  /** Latency of recent calls to the backend, failures included; 0 while there are no samples. */
+  latencyMs: { p50: number; p99: number; samples: number };
 }
 
 /** A clock returning the current time in whole milliseconds; injected in tests to make time exact. */

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { CircuitBreakerHealth } from '../backends/circuit-breaker.js';
+import type { BackendHealth } from '../backends/types.js';
 import type { Decision } from '../decision.js';
 import { InvalidOptionError } from '../errors.js';
-import { routeScope } from '../key-names.js';
+import { checkScope, routeScope } from '../key-names.js';
 import type { LimitOptions, RateLimiter } from '../limiter.js';
 import { Callbacks, toError } from './callbacks.js';
 import { ClientKeys } from './client-key.js';
@@ -199,7 +199,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   }
 
   /** Its RateLimiter's `health()`: the backend's (a CircuitBreaker's) health, or undefined if it has none. */
-  health(): CircuitBreakerHealth | undefined {
+  health(): BackendHealth | undefined {
     return this.limiter.health();
   }
 
@@ -215,9 +215,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
    * limit, and never shares counts with this limiter's app-wide count.
    */
   derive(overrides: string | Partial<HttpLimitOptions>, scope?: string): HttpLimiter {
-    if (scope !== undefined && (typeof scope !== 'string' || scope === '')) {
-      throw new InvalidOptionError('scope', scope, 'a non-empty string naming the count, e.g. "POST /login"');
-    }
+    if (scope !== undefined) checkScope(scope);
     let options: HttpLimitOptions;
     if (typeof overrides === 'string') options = { rate: overrides };
     else if (typeof overrides === 'object' && overrides !== null && !Array.isArray(overrides))

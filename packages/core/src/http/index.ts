@@ -4,9 +4,7 @@ export { HttpLimiter, createHttpLimiter } from './handler.js';
 export { ip, header, type IpKeyOptions, UNKNOWN_IP_KEY } from './keys.js';
 export {
   clientId,
-  keyName,
   routeScope,
-  scopeSegment,
   type KeySource,
   MAX_RAW_KEY_LENGTH,
 } from '../key-names.js';

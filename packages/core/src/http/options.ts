@@ -5,8 +5,7 @@ import { InvalidOptionError } from '../errors.js';
 import { RATE_LIMITER_OPTION_KEYS, RateLimiter } from '../limiter.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { parseRate } from '../policy/rate.js';
-import { isWellFormed } from '../well-formed.js';
-import type { KeySource } from '../key-names.js';
+import { checkScope, type KeySource } from '../key-names.js';
 import { keySourceOf } from './keys.js';
 import type { HeaderMode, HttpLimitOptions, HttpRequest, KeyFunction } from './types.js';
 
@@ -99,13 +98,7 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
   if (!HEADER_MODES.includes(headers)) {
     throw new InvalidOptionError('headers', headers, '"legacy", "ietf", "both" or false');
   }
-  if (o.scope !== undefined && (typeof o.scope !== 'string' || o.scope === '' || !isWellFormed(o.scope))) {
-    throw new InvalidOptionError(
-      'scope',
-      o.scope,
-      'a non-empty, well-formed string naming the shared count, e.g. "login"',
-    );
-  }
+  const scope = o.scope === undefined ? undefined : checkScope(o.scope);
   const policyName = o.policyName ?? 'default';
   if (typeof policyName !== 'string' || !POLICY_NAME.test(policyName)) {
     throw new InvalidOptionError(
@@ -155,7 +148,7 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
     exemptPatterns: patterns,
     exemptMethods: exemptMethodsOf(o.exemptMethods),
     cost,
-    scope: o.scope,
+    scope,
     headers,
     policyName,
     statusCode,
