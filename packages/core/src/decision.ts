@@ -16,4 +16,9 @@ export interface Decision {
    * allowed, the member with the least remaining.
    */
   readonly binding: number;
+  /**
+   * Set when the backend failed and the limiter's `onBackendError` decided instead: `'local'` (in this
+   * process's memory, on its share of the limit), `'allow'` or `'deny'`. Absent when the backend decided.
+   */
+  readonly fallback?: 'local' | 'allow' | 'deny';
 }

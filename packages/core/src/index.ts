@@ -17,7 +17,13 @@ export {
   ClosedError,
   MissingDependencyError,
 } from './errors.js';
-export { RateLimiter, type RateLimiterOptions, type LimitOptions, type ScopeOptions } from './limiter.js';
+export {
+  RateLimiter,
+  type RateLimiterOptions,
+  type LimitOptions,
+  type ScopeOptions,
+  type BackendErrorPolicy,
+} from './limiter.js';
 export type { Algorithm, AlgorithmStep, StepOutcome, StepResult } from './algorithms/types.js';
 export type { WindowOptions } from './algorithms/options.js';
 export { tokenBucket, type TokenBucketOptions } from './algorithms/token-bucket.js';
@@ -29,7 +35,14 @@ export { gcra, type GcraOptions } from './algorithms/gcra.js';
 export { hybrid } from './algorithms/hybrid.js';
 export type { Backend, BackendHealth, Clock, Keyspace } from './backends/types.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
-export { RedisBackend, type RedisBackendOptions } from './backends/redis.js';
+export {
+  RedisBackend,
+  type RedisBackendOptions,
+  type RedisBackendEvents,
+  type RedisBackendHealth,
+  type RedisBreakerOptions,
+} from './backends/redis.js';
+export { shareOf } from './backends/fleet-share.js';
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,

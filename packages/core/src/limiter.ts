@@ -1,9 +1,16 @@
 import type { Algorithm, AlgorithmStep, StepOutcome } from './algorithms/types.js';
+import { localFallbackOf } from './backends/local-fallback.js';
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, type BackendHealth, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
 import type { Decision } from './decision.js';
-import { InvalidCostError, InvalidKeyError, InvalidOptionError, RateLimitExceeded } from './errors.js';
+import {
+  BackendError,
+  InvalidCostError,
+  InvalidKeyError,
+  InvalidOptionError,
+  RateLimitExceeded,
+} from './errors.js';
 import { checkScope, LimiterKeyspace } from './key-names.js';
 import { keysOf, knownKeys } from './policy/known-keys.js';
 import { isWellFormed, WELL_FORMED } from './well-formed.js';
@@ -16,9 +23,23 @@ export interface RateLimiterOptions {
   backend?: Backend;
   /** Namespace for keys, so several limiters can share one backend (default "dl"). */
   prefix?: string;
-  /** Longest wait for the backend before a call fails with BackendTimeoutError (default 1000 ms). */
+  /**
+   * Longest wait for the backend before a call fails with BackendTimeoutError (default 1000 ms). A backend
+   * with a deadline of its own (RedisBackend's `timeoutMs`, shared by every limiter on it) sets it instead:
+   * then this may only be left unset or be at least the backend's.
+   */
   timeoutMs?: number;
+  /**
+   * What a call gets when the backend fails, times out or its breaker is open: `'throw'` rejects with the
+   * BackendError (default); `'allow'` answers allowed, `'deny'` refused (retry after a second), and
+   * `'local'` decides in this process's memory on this instance's share of each limit (the limit divided
+   * by the backend's `instanceCount()`). Such decisions carry `fallback`. `peek` and `reset` follow it too.
+   */
+  onBackendError?: BackendErrorPolicy;
 }
+
+/** What a limiter does when its backend fails: see RateLimiterOptions.onBackendError. */
+export type BackendErrorPolicy = 'throw' | 'allow' | 'deny' | 'local';
 
 /** Every key RateLimiterOptions accepts. */
 export const RATE_LIMITER_OPTION_KEYS = keysOf<RateLimiterOptions>()([
@@ -26,7 +47,12 @@ export const RATE_LIMITER_OPTION_KEYS = keysOf<RateLimiterOptions>()([
   'backend',
   'prefix',
   'timeoutMs',
+  'onBackendError',
 ]);
+
+const POLICIES: readonly BackendErrorPolicy[] = ['throw', 'allow', 'deny', 'local'];
+// How long a 'deny' fallback tells a caller to wait: about when the breaker, if any, tries again.
+const DENY_RETRY_MS = 1000;
 
 /** Options of one call. */
 export interface LimitOptions {
@@ -54,9 +80,12 @@ export class RateLimiter {
   readonly backend: Backend;
   /** Namespace of this limiter's keys. */
   readonly prefix: string;
-  /** Backend timeout in ms. */
+  /** Backend timeout in ms (the backend's own, when it has one). */
   readonly timeoutMs: number;
-  private readonly deadlines: Deadlines;
+  /** What a call gets when the backend fails. */
+  readonly onBackendError: BackendErrorPolicy;
+  // Undefined when the backend bounds its own calls.
+  private readonly deadlines: Deadlines | undefined;
   /** Where this limiter's state lives: its steps, namespaces and key names, handed to the backend. */
   readonly keyspace: Keyspace;
   private readonly members: readonly AlgorithmStep[];
@@ -95,17 +124,32 @@ export class RateLimiter {
         '1-64 characters of letters, digits, "_", ".", ":" or "-"',
       );
     }
-    const timeoutMs = o.timeoutMs ?? 1000;
+    const backend: Backend = (o.backend as Backend | undefined) ?? new MemoryBackend();
+    const own = backend.timeoutMs;
+    const timeoutMs = o.timeoutMs ?? own ?? 1000;
     if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
       throw new InvalidOptionError('timeoutMs', timeoutMs, 'a positive integer number of milliseconds');
     }
+    // Answering before the backend's deadline would leave a call free to charge after its answer.
+    if (own !== undefined && timeoutMs < own) {
+      throw new InvalidOptionError(
+        'timeoutMs',
+        timeoutMs,
+        `unset here: the backend bounds its own calls by ${own} ms for every limiter sharing it (set timeoutMs on the backend)`,
+      );
+    }
+    const policy = o.onBackendError ?? 'throw';
+    if (!POLICIES.includes(policy as BackendErrorPolicy)) {
+      throw new InvalidOptionError('onBackendError', policy, '"throw", "allow", "deny" or "local"');
+    }
+    this.onBackendError = policy as BackendErrorPolicy;
     this.algorithm = algorithm;
-    this.backend = (o.backend as Backend | undefined) ?? new MemoryBackend();
+    this.backend = backend;
     this.prefix = prefix;
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = own ?? timeoutMs;
     this.members = algorithm.members;
     this.keyspace = new LimiterKeyspace(prefix, algorithm.members);
-    this.deadlines = new Deadlines(timeoutMs);
+    this.deadlines = own === undefined ? new Deadlines(timeoutMs) : undefined;
   }
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */
@@ -141,10 +185,33 @@ export class RateLimiter {
     return this.decideNow(key, 1, true, options?.scope);
   }
 
-  /** Forgets everything counted for `key` (in `options.scope`, or the app-wide count). */
+  /**
+   * Forgets everything counted for `key` (in `options.scope`, or the app-wide count). When the backend
+   * fails: with 'local', the local count is forgotten and the backend's is left; with 'allow' nothing is
+   * done; with 'throw' or 'deny' the call rejects.
+   */
   async reset(key: string, options?: ScopeOptions): Promise<void> {
     checkKey(key);
-    await this.guard(this.backend.delete(this.space(options?.scope), key));
+    const space = this.space(options?.scope);
+    try {
+      await this.guard(this.backend.delete(space, key));
+    } catch (error) {
+      const policy = this.onBackendError;
+      if (!(error instanceof BackendError) || policy === 'throw' || policy === 'deny') throw error;
+      if (policy === 'local') localFallbackOf(this.backend).delete(space, key);
+    }
+  }
+
+  /**
+   * Decides in this process's memory on this instance's share of each limit (the limit divided by the
+   * backend's `instanceCount()`, see `shareOf`), as `onBackendError: 'local'` does while the backend fails.
+   */
+  decideLocally(key: string, options?: LimitOptions, peek = false): Decision {
+    checkKey(key);
+    const space = this.space(options?.scope);
+    const n = this.backend.instanceCount?.() ?? 1;
+    const outcomes = localFallbackOf(this.backend).evaluate(space, key, costOf(options), peek, n);
+    return { ...combine(this.members, outcomes), fallback: 'local' };
   }
 
   /** The backend's `health()` (a CircuitBreaker's state, failures and latency), or undefined if it has none. */
@@ -181,15 +248,54 @@ export class RateLimiter {
     scope: string | undefined,
   ): Decision | Promise<Decision> {
     checkKey(key);
-    const result = this.backend.evaluate(this.space(scope), key, cost, peek);
+    let result: readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
+    try {
+      result = this.backend.evaluate(this.space(scope), key, cost, peek);
+    } catch (error) {
+      // A breaker refuses synchronously; bugs (ClosedError, bad input) still throw.
+      if (this.onBackendError === 'throw' || !(error instanceof BackendError)) throw error;
+      return this.fallback(key, cost, peek, scope);
+    }
     if (Array.isArray(result)) return combine(this.members, result);
     // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
-    return Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
+    const decided = Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
+    if (this.onBackendError === 'throw') return decided;
+    return decided.catch((error: unknown) => {
+      if (!(error instanceof BackendError)) throw error;
+      return this.fallback(key, cost, peek, scope);
+    });
   }
 
-  // Bounds every backend call by timeoutMs; synchronous backends skip it entirely.
+  // The decision onBackendError gives when the backend failed.
+  private fallback(key: string, cost: number, peek: boolean, scope: string | undefined): Decision {
+    const policy = this.onBackendError;
+    if (policy === 'local') return this.decideLocally(key, { cost, scope }, peek);
+    const limit = this.members[0]!.limit;
+    if (policy === 'allow') {
+      return {
+        allowed: true,
+        limit,
+        remaining: limit,
+        resetAfterMs: 0,
+        retryAfterMs: 0,
+        binding: 0,
+        fallback: 'allow',
+      };
+    }
+    return {
+      allowed: false,
+      limit,
+      remaining: 0,
+      resetAfterMs: DENY_RETRY_MS,
+      retryAfterMs: DENY_RETRY_MS,
+      binding: 0,
+      fallback: 'deny',
+    };
+  }
+
+  // Bounds every backend call by timeoutMs, unless the backend bounds its own; synchronous backends skip it.
   private guard<T>(result: T | Promise<T>): Promise<T> | T {
-    if (!(result instanceof Promise)) return result;
+    if (!(result instanceof Promise) || this.deadlines === undefined) return result;
     return this.deadlines.bound(result);
   }
 }

@@ -39,8 +39,15 @@ function ttlStretchingClient(client: Redis): Redis {
       if (error) throw error;
       return value;
     };
-  const del = (...keys: string[]) => client.del(...keys);
-  return { evalsha: call('evalsha'), eval: call('eval'), del } as unknown as Redis;
+  const stretched = { evalsha: call('evalsha'), eval: call('eval') };
+  // Everything else (status, events, TIME, DEL) is the real client's.
+  return new Proxy(client, {
+    get(target, name) {
+      if (name === 'evalsha' || name === 'eval') return stretched[name];
+      const value = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 const RUNS = 1000;
@@ -207,11 +214,33 @@ async function agree(sets: Spec[][], trace: Step[], start: number, expect: Expec
   // A fresh prefix per run (shrinking included) keeps runs from seeing each other's Redis state.
   const prefix = `r${++run}`;
   const memory = new MemoryBackend({ clock: clock.read });
-  const redisBackend = new RedisBackend({ client: redis, clock: clock.read });
+  // On the stretching client itself (ownConnection: false): a duplicate would not stretch TTLs. A run
+  // is one instance (no heartbeats), and it is closed at the end so that thousands of runs leave nothing.
+  const redisBackend = new RedisBackend({
+    client: redis,
+    clock: clock.read,
+    ownConnection: false,
+    instances: 1,
+    timeoutMs: 10_000,
+  });
+  try {
+    await replay(algorithms, prefix, memory, redisBackend, trace, clock, expect);
+  } finally {
+    await redisBackend.close();
+  }
+}
+
+async function replay(
+  algorithms: Algorithm[],
+  prefix: string,
+  memory: MemoryBackend,
+  redisBackend: RedisBackend,
+  trace: Step[],
+  clock: FakeClock,
+  expect: ExpectStatic,
+): Promise<void> {
   const ts = algorithms.map((algorithm) => new RateLimiter({ algorithm, prefix, backend: memory }));
-  const lua = algorithms.map(
-    (algorithm) => new RateLimiter({ algorithm, prefix, backend: redisBackend, timeoutMs: 10_000 }),
-  );
+  const lua = algorithms.map((algorithm) => new RateLimiter({ algorithm, prefix, backend: redisBackend }));
   // The premise of a rate change: every parameter set stores its state under the same names.
   for (const l of lua) expect(l.keysFor('a')).toEqual(lua[0]!.keysFor('a'));
   for (const [i, s] of trace.entries()) {

@@ -25,7 +25,9 @@ export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
     params: Object.freeze([...params]),
     lua: def.lua,
     step: (s: number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
-  } as Algorithm & AlgorithmStep;
+    withParams: (p: readonly number[], limit: number, windowMs: number): AlgorithmStep =>
+      defineStep({ ...def, params: p, limit, windowMs }),
+  } as unknown as Algorithm & AlgorithmStep;
   (algorithm as { members: readonly AlgorithmStep[] }).members = Object.freeze([algorithm]);
   return Object.freeze(algorithm);
 }

@@ -198,6 +198,14 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
     return health;
   }
 
+  /**
+   * Lets probes through now rather than after openMs, when something else knows the backend is likely back
+   * (a RedisBackend calls it when its connection is ready again); a no-op unless open.
+   */
+  probeNow(): void {
+    if (!this.closed && this.state === 'open') this.moveTo('halfOpen');
+  }
+
   // Refuses, or runs `work` and records how it went; synchronous results stay synchronous.
   private call<T>(work: () => T | Promise<T>): T | Promise<T> {
     if (this.closed) throw new ClosedError('CircuitBreaker');

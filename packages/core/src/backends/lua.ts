@@ -7,6 +7,10 @@ export interface Script {
   readonly sha: string;
 }
 
+// How long past a batch's deadline its reply is kept for re-sends: a re-send leaves before the deadline
+// on the backend's clock, which the server's clock is mapped onto with at most a round trip of slack.
+const REPLY_KEPT_MS = 1000;
+
 // Shared by every script. States are stored as ':'-joined integers formatted with %d, because tostring()
 // would print 14 significant digits and silently round large values.
 const PRELUDE = `local function decode(raw)
@@ -28,27 +32,42 @@ local function encode(s)
   for i = 1, n do parts[i] = string.format('%d', s[i]) end
   return table.concat(parts, ':')
 end
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+local t = redis.call('TIME')
+local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[1]) or rnow
 `;
 
-// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision, ARGV after `now`
-// holds each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions
-// later in the batch see what earlier ones wrote, exactly as if they had arrived one by one.
-const BATCH = `local M = #STEPS
-local out, at = {}, 1
-for d = 0, #KEYS / M - 1 do
-  local cost = tonumber(ARGV[2 + 2 * d])
-  local write = ARGV[3 + 2 * d] ~= '1'
+// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then the batch's
+// reply key; ARGV holds `now` (empty: the server's clock), the caller's deadline on the server's clock, then
+// each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions later in
+// the batch see what earlier ones wrote, exactly as if they had arrived one by one.
+//
+// The reply starts with the server's time, which the backend uses to map its deadlines onto that clock.
+// Nothing is charged after its answer: a batch reaching the server past its deadline (held in a queue, by
+// a paused server, by a slow network) is refused as {time, -1} and writes nothing. Nothing is charged
+// twice: a batch that wrote keeps its reply under the reply key until a little after its deadline, and a
+// re-send of it (its first reply was lost with the connection) gets that reply instead of running again.
+const BATCH = `local RK = KEYS[#KEYS]
+local prior = redis.call('GET', RK)
+if prior then
+  local o = decode(prior)
+  o[1] = rnow
+  return o
+end
+local deadline = tonumber(ARGV[2])
+if rnow > deadline then return {rnow, -1} end
+local M = #STEPS
+local out, at, wrote = {rnow}, 2, false
+for d = 0, (#KEYS - 1) / M - 1 do
+  local cost = tonumber(ARGV[3 + 2 * d])
+  local write = ARGV[4 + 2 * d] ~= '1'
   local base = d * M
   if M == 1 then
     local key = KEYS[base + 1]
     local ns, allowed, remaining, reset, retry, ttl = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
     if allowed == 1 and write then
       if ns and ttl > 0 then redis.call('SET', key, encode(ns), 'PX', ttl) else redis.call('DEL', key) end
+      wrote = true
     end
     out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
     at = at + 4
@@ -70,23 +89,26 @@ for d = 0, #KEYS / M - 1 do
           redis.call('DEL', KEYS[base + i])
         end
       end
+      wrote = true
     end
   end
 end
+if wrote then redis.call('SET', RK, encode(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
 return out
 `;
 
 /**
  * Builds the script that runs a batch of decisions over these steps, with their parameters written into
- * it. ARGV: now (empty = ask Redis TIME), then cost and peek (0|1) per decision; KEYS: one per member per
- * decision. Returns 4 integers per member per decision: allowed, remaining, reset, retry. A limiter's
- * steps never change, so this is composed once per limiter.
+ * it. ARGV: now (empty = the server's clock), the deadline (server ms), then cost and peek (0|1) per
+ * decision; KEYS: one per member per decision, then the reply key. Returns the server's time in ms, then 4
+ * integers per member per decision: allowed, remaining, reset, retry; or {time, -1} past the deadline. A
+ * limiter's steps never change, so this is composed once per limiter.
  */
 export function composeScript(members: readonly AlgorithmStep[]): Script {
   const ids = [...new Set(members.map((m) => m.id))];
   const fns = ids.map((id) => `local F_${id} = ${members.find((m) => m.id === id)!.lua}`).join('\n');
   const params = (m: AlgorithmStep) => `{${m.params.map((p) => String(p)).join(', ')}}`;
   const tables = `local STEPS = {${members.map((m) => `F_${m.id}`).join(', ')}}\nlocal PARAMS = {${members.map(params).join(', ')}}\n`;
-  const source = `${fns}\n${tables}${PRELUDE}${BATCH}`;
+  const source = `${fns}\n${tables}local REPLY_KEPT_MS = ${REPLY_KEPT_MS}\n${PRELUDE}${BATCH}`;
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }

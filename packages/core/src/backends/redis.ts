@@ -1,16 +1,47 @@
 import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
-import { BackendError, ClosedError, InvalidOptionError } from '../errors.js';
+import { ClosedError, InvalidOptionError } from '../errors.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
-import { loadIoredis } from './ioredis.js';
-import { composeScript, type Script } from './lua.js';
-import type { Backend, Clock, Keyspace } from './types.js';
+import { positiveInteger } from '../policy/validate.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
+import { type Client, connectUrl, duplicateOf, isReady } from './redis-connection.js';
+import { type DecisionCounters, RedisDecisions } from './redis-decisions.js';
+import { Heartbeat } from './redis-heartbeat.js';
+import type { Backend, BackendHealth, Clock, Keyspace } from './types.js';
 
 /** Options of the Redis backend. */
 export interface RedisBackendOptions {
-  /** An ioredis `Redis` or `Cluster` instance (left open on close), or a URL (`redis://`, `rediss://`). */
+  /**
+   * An ioredis `Redis` or `Cluster` instance (left open on close; decisions run on a duplicate of it unless
+   * `ownConnection` is false), or a URL (`redis://`, `rediss://`).
+   */
   client: Redis | Cluster | string;
+  /**
+   * Every call is answered within this many ms (default 1000), for every limiter sharing the backend, and
+   * the script refuses work that reaches Redis after it, so a late command never charges.
+   */
+  timeoutMs?: number;
+  /**
+   * The built-in circuit breaker's options (default: on, with the CircuitBreaker defaults: opens after 5
+   * failures in a row, refuses for 5000 ms, then one probe; it also probes as soon as the connection is
+   * ready again), or `false` to turn it off.
+   */
+  breaker?: RedisBreakerOptions | false;
+  /**
+   * Instances sharing this Redis, which `onBackendError: 'local'` divides every limit by while Redis is out
+   * of reach (default: learned from heartbeats in Redis).
+   */
+  instances?: number;
+  /** Time between heartbeats when `instances` is learned, in ms (default 5000; three missed = gone). */
+  heartbeatMs?: number;
+  /** The key the heartbeats go to (default "distlimiter:instances"). */
+  heartbeatKey?: string;
+  /**
+   * Whether decisions run on a duplicate of a client passed in, with settings made for them (default true);
+   * false runs them on the client as it is, whose offline queue and re-sends then apply.
+   */
+  ownConnection?: boolean;
   /**
    * Time source in ms. Leave unset in production: time then comes from the Redis server (`TIME`), so app
    * servers with skewed clocks agree. Set it only to make tests exact.
@@ -19,41 +50,86 @@ export interface RedisBackendOptions {
 }
 
 /** Every key RedisBackendOptions accepts. */
-export const REDIS_BACKEND_OPTION_KEYS = keysOf<RedisBackendOptions>()(['client', 'clock']);
-
-type Client = Redis | Cluster;
+export const REDIS_BACKEND_OPTION_KEYS = keysOf<RedisBackendOptions>()([
+  'client',
+  'timeoutMs',
+  'breaker',
+  'instances',
+  'heartbeatMs',
+  'heartbeatKey',
+  'ownConnection',
+  'clock',
+]);
 
 /** Events of RedisBackend, by name, with their arguments. */
 export interface RedisBackendEvents {
-  /** A client built from a URL lost (or never got) its connection: once per outage, with the first error. */
+  /** The connection decisions run on lost (or never got) its server: once per outage, with the first error. */
   connectionError: [error: Error];
+  /** The breaker opened: calls fail at once (limiters follow their onBackendError) until it probes. */
+  open: [error: Error];
+  /** The breaker lets a probe through: openMs passed, or the connection is ready again. */
+  halfOpen: [lastError: Error];
+  /** The breaker closed: decisions run on Redis again. */
+  close: [];
 }
 
+/** What RedisBackend's `health()` reports: the breaker's, plus the mode, the fleet and the decision path's counts. */
+export interface RedisBackendHealth extends BackendHealth, DecisionCounters {
+  /** Where limiters decide: on Redis, or (breaker not closed) by their onBackendError, 'local' in memory. */
+  mode: 'redis' | 'local';
+  /** Instances sharing this Redis: configured, or learned from heartbeats (the local fallback divides by it). */
+  instances: number;
+  /** Whether the connection decisions run on is ready. */
+  connected: boolean;
+}
+
+/** The breaker built into every RedisBackend: the CircuitBreaker options but the backend and clock. */
+export type RedisBreakerOptions = Omit<CircuitBreakerOptions, 'backend' | 'clock' | 'timeoutMs'>;
+
+const DEFAULT_TIMEOUT_MS = 1000;
+const DEFAULT_HEARTBEAT_MS = 5000;
+const DEFAULT_HEARTBEAT_KEY = 'distlimiter:instances';
+
 /**
- * Backend on Redis through ioredis, standalone or Cluster. One round trip per decision: the steps run in
- * one Lua script called by SHA (reloaded by itself after SCRIPT FLUSH or a restart), on the server's clock,
- * with every key of one client key in one hash slot and every key written with a TTL.
+ * Backend on Redis through ioredis, standalone or Cluster. One round trip per decision (and one for many
+ * decisions asked for together): the steps run in one Lua script called by SHA (reloaded by itself after
+ * SCRIPT FLUSH or a restart), on the server's clock, with every key of one client key in one hash slot
+ * and every key written with a TTL.
  *
- * Events: `connectionError` (error), once per outage of a client built from a URL, emitted when its first
- * error arrives and armed again once the client is ready; a client passed in keeps its own error events.
+ * Calm when Redis is not: every call is answered within `timeoutMs`, and the script refuses work that
+ * reaches Redis after that deadline, so nothing is charged after its caller was answered; a batch whose
+ * connection dropped is sent again and answered from the reply Redis kept, so nothing is charged twice.
+ * A circuit breaker (on by default) answers at once while Redis is failing and probes as soon as the
+ * connection is back. Decisions run on a connection of the backend's own, with settings made for this (see
+ * DECISION_CONNECTION): a client passed in is duplicated and left as it is.
+ *
+ * Events: `connectionError` (error) once per outage; the breaker's `open` (error), `halfOpen` (lastError)
+ * and `close` ().
  */
 export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Backend {
-  /** The ioredis client in use. */
+  /** The ioredis client given (or built from the URL). */
   readonly client: Client;
-  private readonly owned: boolean;
-  private readonly clock: Clock | undefined;
-  private readonly scripts = new WeakMap<Keyspace, Script>();
-  private readonly pending = new Map<Keyspace, Batch>();
-  // Batching needs every key of a batch in one node; a Cluster spreads client keys over slots.
-  private readonly batching: boolean;
+  /** The connection decisions run on: the URL-built client, or the backend's own duplicate of the one given. */
+  readonly connection: Client;
+  /** Every call through this backend is answered within this many ms, for every limiter sharing it. */
+  readonly timeoutMs: number;
+  /** The built-in breaker, or undefined with `breaker: false`. */
+  readonly breaker: CircuitBreaker | undefined;
+  private readonly decisions: RedisDecisions;
+  private readonly guarded: Backend;
+  private readonly heartbeat: Heartbeat | undefined;
+  private readonly configuredInstances: number | undefined;
+  private readonly clockTimer: NodeJS.Timeout | undefined;
+  // False when decisions run on the client the user handed over, which is theirs to close.
+  private readonly ownsConnection: boolean;
   private closed = false;
-  // True from a URL-built client's first error until it is ready again: one event per outage.
+  // True from the connection's first error until it is ready again: one event per outage.
   private down = false;
 
   constructor(options: RedisBackendOptions) {
     super();
-    knownKeys(options, REDIS_BACKEND_OPTION_KEYS, 'RedisBackend options');
-    const { client } = options;
+    const o = knownKeys(options, REDIS_BACKEND_OPTION_KEYS, 'RedisBackend options');
+    const client = o.client as RedisBackendOptions['client'];
     if (typeof client === 'string') {
       if (!/^rediss?:\/\//.test(client)) {
         throw new InvalidOptionError(
@@ -62,131 +138,141 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
           'a redis:// or rediss:// URL, or an ioredis Redis or Cluster',
         );
       }
-      // A URL-built client fails fast while disconnected instead of queueing forever.
-      const { Redis } = loadIoredis();
-      // disconnectTimeout: ioredis arms that timer (2 s by default) on every disconnect, even of a socket
-      // that already closed while it waits to retry, and it held the process open after close().
-      const redis = new Redis(client, {
-        maxRetriesPerRequest: 1,
-        enableAutoPipelining: true,
-        disconnectTimeout: 0,
-      });
-      // Without a listener ioredis logs every failed reconnect attempt ("Unhandled error event").
-      redis.on('error', this.onClientError);
-      redis.on('ready', () => {
-        this.down = false;
-      });
-      this.client = redis;
-      this.owned = true;
-    } else if (looksLikeIoredis(client)) {
+    } else if (!looksLikeIoredis(client)) {
       // Duck-typed rather than instanceof: that would load ioredis here, and miss a client built by another copy.
-      this.client = client;
-      this.owned = false;
-    } else {
       throw new InvalidOptionError(
         'client',
         client,
         'an ioredis Redis or Cluster instance, or a redis:// URL',
       );
     }
-    if (options.clock !== undefined && typeof options.clock !== 'function') {
-      throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds');
+    if (o.clock !== undefined && typeof o.clock !== 'function') {
+      throw new InvalidOptionError('clock', o.clock, 'a function returning milliseconds');
     }
-    this.clock = options.clock;
-    this.batching = this.client.isCluster !== true;
+    this.timeoutMs =
+      o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInteger(o.timeoutMs, 'timeoutMs');
+    if (o.instances !== undefined) this.configuredInstances = positiveInteger(o.instances, 'instances');
+    const heartbeatMs =
+      o.heartbeatMs === undefined ? DEFAULT_HEARTBEAT_MS : positiveInteger(o.heartbeatMs, 'heartbeatMs');
+    const heartbeatKey = o.heartbeatKey ?? DEFAULT_HEARTBEAT_KEY;
+    if (typeof heartbeatKey !== 'string' || heartbeatKey.length === 0) {
+      throw new InvalidOptionError('heartbeatKey', heartbeatKey, 'a non-empty key name');
+    }
+    const breakerOptions = o.breaker === undefined ? {} : o.breaker;
+    if (breakerOptions !== false && (typeof breakerOptions !== 'object' || breakerOptions === null)) {
+      throw new InvalidOptionError(
+        'breaker',
+        breakerOptions,
+        'false, or circuit breaker options such as { openMs: 5000 }',
+      );
+    }
+    const ownConnection = o.ownConnection ?? true;
+    if (typeof ownConnection !== 'boolean') {
+      throw new InvalidOptionError('ownConnection', ownConnection, 'true or false');
+    }
+
+    this.client = typeof client === 'string' ? connectUrl(client) : client;
+    // The connection is ours to close when it is not the client the user handed over.
+    this.connection = typeof client === 'string' || !ownConnection ? this.client : duplicateOf(this.client);
+    this.ownsConnection = this.connection !== client;
+    if (this.ownsConnection) {
+      // Without a listener ioredis logs every failed reconnect attempt ("Unhandled error event").
+      this.connection.on('error', this.onConnectionError);
+    }
+    this.connection.on('ready', this.onReady);
+    this.decisions = new RedisDecisions(this.connection, this.timeoutMs, o.clock as Clock | undefined);
+    if (breakerOptions === false) {
+      this.guarded = this.decisions;
+    } else {
+      const breaker = new CircuitBreaker({
+        ...(breakerOptions as RedisBreakerOptions),
+        backend: this.decisions,
+      });
+      breaker.on('open', (error) => this.emit('open', error));
+      breaker.on('halfOpen', (error) => this.emit('halfOpen', error));
+      breaker.on('close', () => this.emit('close'));
+      this.breaker = breaker;
+      this.guarded = breaker;
+    }
+    if (this.configuredInstances === undefined) {
+      this.heartbeat = new Heartbeat(this.connection, heartbeatKey, heartbeatMs, () => {});
+      if (isReady(this.connection)) this.heartbeat.start();
+      else this.connection.once('ready', () => this.heartbeat!.start());
+    }
+    // A Cluster's clocks are read on a timer (a standalone server's are sampled from every reply).
+    if (this.connection.isCluster) {
+      this.clockTimer = setInterval(() => {
+        if (isReady(this.connection)) this.decisions.readClock().catch(() => {});
+      }, 5000).unref();
+    }
   }
 
-  evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
+  evaluate(
+    space: Keyspace,
+    key: string,
+    cost: number,
+    peek: boolean,
+  ): readonly StepOutcome[] | Promise<readonly StepOutcome[]> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
-    const keys = space.keys(key);
-    return new Promise<StepOutcome[]>((resolve, reject) => {
-      let batch = this.pending.get(space);
-      if (batch === undefined) {
-        batch = { space, keys: [], args: [], waiters: [] };
-        this.pending.set(space, batch);
-        // Every decision asked for until the current burst of callbacks and promise reactions is over
-        // joins this batch: one script call, one round trip, for all of them.
-        if (this.batching) process.nextTick(this.flushBatch, batch);
-      }
-      for (const k of keys) batch.keys.push(k);
-      batch.args.push(cost, peek ? 1 : 0);
-      batch.waiters.push({ resolve, reject });
-      if (!this.batching || batch.waiters.length >= MAX_BATCH) this.flush(batch);
-    });
+    return this.guarded.evaluate(space, key, cost, peek);
   }
 
-  private readonly flushBatch = (batch: Batch): void => this.flush(batch);
-
-  // Retries fail once per reconnect attempt; only the first of an outage is news.
-  private readonly onClientError = (error: Error): void => {
-    if (this.down) return;
-    this.down = true;
-    if (!this.closed) this.emit('connectionError', error);
-  };
-
-  // Sends one batch. An empty "now" makes the script read the Redis server's clock.
-  private flush(batch: Batch): void {
-    if (this.pending.get(batch.space) !== batch) return;
-    this.pending.delete(batch.space);
-    const script = this.scriptFor(batch.space);
-    const args = [this.clock ? this.clock() : '', ...batch.args];
-    const members = batch.space.members.length;
-    this.run(script, batch.keys, args).then(
-      (raw) => {
-        const per = members * 4;
-        batch.waiters.forEach((w, i) => {
-          w.resolve(toOutcomes(raw, i * per, per));
-        });
-      },
-      (error: unknown) => {
-        for (const w of batch.waiters) w.reject(error);
-      },
-    );
+  delete(space: Keyspace, key: string): void | Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
+    return this.guarded.delete(space, key);
   }
 
-  private scriptFor(space: Keyspace): Script {
-    let s = this.scripts.get(space);
-    if (!s) {
-      s = composeScript(space.members);
-      this.scripts.set(space, s);
-    }
-    return s;
+  /** Instances sharing this Redis, for the local fallback: configured, or learned from heartbeats. */
+  instanceCount(): number {
+    return this.configuredInstances ?? this.heartbeat?.instances ?? 1;
   }
 
-  // EVALSHA first; on NOSCRIPT (first use, SCRIPT FLUSH, restart, a new cluster node) EVAL loads it again.
-  private async run(script: Script, keys: readonly string[], args: (string | number)[]): Promise<number[]> {
-    try {
-      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as number[];
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw wrap(error);
-    }
-    try {
-      return (await this.client.eval(script.source, keys.length, ...keys, ...args)) as number[];
-    } catch (error) {
-      throw wrap(error);
-    }
-  }
-
-  async delete(space: Keyspace, key: string): Promise<void> {
-    if (this.closed) throw new ClosedError('RedisBackend');
-    await this.client.del(...space.keys(key));
+  /** The breaker's state, the mode, recent latency, the last error and the decision path's counts. */
+  health(): RedisBackendHealth {
+    const breaker: BackendHealth = this.breaker?.health() ?? {
+      state: 'closed',
+      since: 0,
+      consecutiveFailures: 0,
+      latencyMs: { p50: 0, p99: 0, samples: 0 },
+    };
+    return {
+      ...breaker,
+      mode: breaker.state === 'closed' ? 'redis' : 'local',
+      instances: this.instanceCount(),
+      connected: isReady(this.connection),
+      ...this.decisions.counters,
+    };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.owned) return;
-    // quit() needs a connection, and while ioredis waits to retry it leaves the reconnect timer armed;
-    // disconnect() clears that timer and drops the socket at once.
-    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
-    else this.client.disconnect();
+    clearInterval(this.clockTimer);
+    await this.heartbeat?.stop();
+    await this.decisions.close();
+    this.connection.off('ready', this.onReady);
+    if (this.ownsConnection) await closeConnection(this.connection);
   }
+
+  private readonly onReady = (): void => {
+    this.down = false;
+    // The server accepts connections again: probe now rather than after the rest of openMs.
+    this.breaker?.probeNow();
+  };
+
+  // Retries fail once per reconnect attempt; only the first of an outage is news.
+  private readonly onConnectionError = (error: Error): void => {
+    if (this.down) return;
+    this.down = true;
+    if (!this.closed) this.emit('connectionError', error);
+  };
 }
 
-function wrap(error: unknown): BackendError {
-  return new BackendError(`Redis call failed: ${error instanceof Error ? error.message : String(error)}`, {
-    cause: error,
-  });
+// quit() needs a connection, and while ioredis waits to retry it leaves the reconnect timer armed;
+// disconnect() clears that timer and drops the socket at once.
+async function closeConnection(connection: Client): Promise<void> {
+  if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+  else connection.disconnect();
 }
 
 // Two copies of ioredis in one app (an app's and ours) fail instanceof; accept anything shaped like one.
@@ -195,30 +281,6 @@ function looksLikeIoredis(value: unknown): value is Client {
   return (
     typeof c === 'object' && c !== null && typeof c.evalsha === 'function' && typeof c.eval === 'function'
   );
-}
-
-/** Decisions waiting to be sent together for one keyspace. */
-interface Batch {
-  readonly space: Keyspace;
-  readonly keys: string[];
-  readonly args: number[];
-  readonly waiters: { resolve: (outcomes: StepOutcome[]) => void; reject: (error: unknown) => void }[];
-}
-
-// Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
-const MAX_BATCH = 256;
-
-function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {
-  const out: StepOutcome[] = [];
-  for (let i = from; i < from + count; i += 4) {
-    out.push({
-      allowed: raw[i] === 1,
-      remaining: raw[i + 1]!,
-      resetAfterMs: raw[i + 2]!,
-      retryAfterMs: raw[i + 3]!,
-    });
-  }
-  return out;
 }
 
 // A URL in an error message must not carry its password into logs: "user:secret@" becomes "user:***@".

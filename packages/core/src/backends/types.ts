@@ -34,6 +34,13 @@ export interface Backend {
   close(): Promise<void>;
   /** How the backend is doing, for backends that watch themselves (a CircuitBreaker); optional. */
   health?(): BackendHealth;
+  /**
+   * The deadline this backend bounds its own calls by, shared by every limiter on it (RedisBackend); a
+   * limiter then adds no deadline of its own. Optional.
+   */
+  readonly timeoutMs?: number;
+  /** Instances sharing this backend's state, which the local fallback divides limits by; optional (1). */
+  instanceCount?(): number;
 }
 
 /** What a backend's `health()` reports: its breaker state, the last failure and recent latency. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { BackendHealth } from '../backends/types.js';
 import type { Decision } from '../decision.js';
-import { InvalidOptionError } from '../errors.js';
+import { BackendError, InvalidOptionError } from '../errors.js';
 import { checkScope, routeScope } from '../key-names.js';
 import type { LimitOptions, RateLimiter } from '../limiter.js';
 import { Callbacks, toError } from './callbacks.js';
@@ -100,15 +100,17 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     if (!this.plain) return this.evaluateWithCallbacks(request);
     // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all.
     let decision: Decision | Promise<Decision>;
+    const key = this.clients.ip(request);
+    const options = this.optionsFor(this.scopeOf(request));
     try {
-      decision = this.limiter.decide(this.clients.ip(request), this.optionsFor(this.scopeOf(request)));
+      decision = this.limiter.decide(key, options);
     } catch (error) {
-      return this.backendFailure(error, request);
+      return this.failedOver(error, request, key, options);
     }
     if (decision instanceof Promise) {
       return decision.then(
         (d) => this.decided(d, request),
-        (error: unknown) => this.backendFailure(error, request),
+        (error: unknown) => this.failedOver(error, request, key, options),
       );
     }
     return this.decided(decision, request);
@@ -130,10 +132,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       if (typeof cost !== 'number') cost = await cost;
       const scope = this.scopeOf(request);
       let decision: Decision;
+      const options = cost === 1 ? this.optionsFor(scope) : { cost, scope };
       try {
-        decision = await this.limiter.limit(key, cost === 1 ? this.optionsFor(scope) : { cost, scope });
+        decision = await this.limiter.limit(key, options);
       } catch (error) {
-        return this.backendFailure(error, request);
+        return await this.failedOver(error, request, key, options);
       }
       return await this.decided(decision, request);
     } catch (error) {
@@ -248,9 +251,30 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return options;
   }
 
+  // A failed backend call: with onBackendError 'local' (and a backend failure, not a bug) the request is
+  // decided in memory on this instance's share, and answered like any decision; otherwise allow or deny.
+  private failedOver(
+    cause: unknown,
+    request: HttpRequest,
+    key: string,
+    options: LimitOptions | undefined,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    if (this.settings.onBackendError !== 'local' || !(cause instanceof BackendError)) {
+      return this.backendFailure(cause, request);
+    }
+    this.reportBackendError(cause, request);
+    return this.decided(this.limiter.decideLocally(key, options), request);
+  }
+
   private backendFailure(cause: unknown, request: HttpRequest): HttpOutcome {
     const error = toError(cause);
     const outcome = this.outcomes.failed(error);
+    this.reportBackendError(error, request);
+    return outcome;
+  }
+
+  // onError and the backendError event, for every backend failure whatever the policy made of it.
+  private reportBackendError(error: Error, request: HttpRequest): void {
     const onError = this.settings.onError;
     if (onError !== undefined) {
       try {
@@ -260,7 +284,6 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       }
     }
     this.emitUp('backendError', error, request);
-    return outcome;
   }
 
   // Reports a misbehaving user callback. Listeners of 'configError' get every occurrence; without one, a

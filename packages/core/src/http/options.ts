@@ -60,7 +60,7 @@ export interface HttpSettings {
   readonly policyName: string;
   readonly statusCode: number;
   readonly message: HttpLimitOptions['message'];
-  readonly onBackendError: 'allow' | 'deny';
+  readonly onBackendError: 'allow' | 'deny' | 'local';
   readonly onError: ((error: Error, request: HttpRequest) => void) | undefined;
   readonly onLimited: ((request: HttpRequest, decision: Decision) => void) | undefined;
 }
@@ -130,8 +130,8 @@ export function resolveSettings(o: HttpLimitOptions): HttpSettings {
     );
   }
   const onBackendError = o.onBackendError ?? 'allow';
-  if (onBackendError !== 'allow' && onBackendError !== 'deny') {
-    throw new InvalidOptionError('onBackendError', onBackendError, '"allow" or "deny"');
+  if (onBackendError !== 'allow' && onBackendError !== 'deny' && onBackendError !== 'local') {
+    throw new InvalidOptionError('onBackendError', onBackendError, '"allow", "deny" or "local"');
   }
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new InvalidOptionError('onError', o.onError, 'a function (error, request)');

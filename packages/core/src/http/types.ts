@@ -94,8 +94,13 @@ export interface HttpLimitOptions {
   statusCode?: number;
   /** Body when refused: a string (becomes `error`), an object, or a function of the request and decision. */
   message?: string | Record<string, unknown> | ((request: HttpRequest, decision: Decision) => unknown);
-  /** What to do when the backend fails or times out (default "allow"). */
-  onBackendError?: 'allow' | 'deny';
+  /**
+   * What to do when the backend fails, times out or its breaker is open (default "allow"): let the request
+   * through without headers, answer 503 with Retry-After, or (`'local'`) decide it in this process's memory
+   * on this instance's share of the limit (the limit divided by the backend's instance count) and answer
+   * it like any decision, 429 included.
+   */
+  onBackendError?: 'allow' | 'deny' | 'local';
   /** Called with every backend failure (after the policy is applied); must not throw. */
   onError?: (error: Error, request: HttpRequest) => void;
   /** Called for every refused request. */

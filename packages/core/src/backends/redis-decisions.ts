@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { StepOutcome } from '../algorithms/types.js';
+import { Deadlines } from '../deadlines.js';
+import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
+import { composeScript, type Script } from './lua.js';
+import { type Client, isReady } from './redis-connection.js';
+import type { Backend, Clock, Keyspace } from './types.js';
+
+/** What the decision path has counted, for `health()`. */
+export interface DecisionCounters {
+  /** Batches sent again after their connection dropped with them in flight (each answered once). */
+  resent: number;
+  /**
+   * Charges Redis applied whose reply came after the caller's deadline: answered without Redis, counted in
+   * it. The one over-count left (a reply lost after the script ran, past the deadline); see the README.
+   */
+  lateReplies: number;
+  /** Batches the script refused because they reached Redis past their deadline (nothing charged). */
+  refusedLate: number;
+}
+
+interface Waiter {
+  readonly resolve: (outcomes: StepOutcome[]) => void;
+  readonly reject: (error: unknown) => void;
+  readonly peek: boolean;
+  // Set when the caller's deadline passed first: its answer was given without Redis.
+  answered: boolean;
+}
+
+/** Decisions waiting to be sent together for one keyspace, and then in flight. */
+interface Batch {
+  readonly space: Keyspace;
+  readonly keys: string[];
+  readonly args: (number | string)[];
+  readonly waiters: Waiter[];
+  // The earliest caller's deadline (performance.now() ms): the whole batch is refused past it.
+  readonly deadline: number;
+}
+
+// Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
+const MAX_BATCH = 256;
+// A sample of the clock offset is trusted over a larger older one once the older is this old, so a step
+// of either clock is followed within this time.
+const OFFSET_HOLD_MS = 5000;
+
+/**
+ * Runs decisions on one connection: batches them per keyspace into one script call, bounds every caller
+ * by `timeoutMs`, hands the script the deadline on Redis's clock so that nothing runs after its caller was
+ * answered, and re-sends a batch whose connection dropped (the script answers a re-send from the reply it
+ * kept, so nothing runs twice). Standalone only batches; on a Cluster every call is its own batch.
+ */
+export class RedisDecisions implements Backend {
+  /** What happened on the way, for health(). */
+  readonly counters: DecisionCounters = { resent: 0, lateReplies: 0, refusedLate: 0 };
+  private readonly deadlines: Deadlines;
+  private readonly scripts = new WeakMap<Keyspace, Script>();
+  private readonly pending = new Map<Keyspace, Batch>();
+  private readonly batching: boolean;
+  private readonly late: () => Error;
+  // Redis's clock minus performance.now(), a lower bound (see calibrate); NaN until the first sample.
+  private offset = Number.NaN;
+  private offsetAt = 0;
+  // Callers waiting for the connection (first connect, or a re-send after a drop).
+  private readonly waitingReady = new Set<() => void>();
+  private everReady = false;
+  private readonly batchTag = randomBytes(4).toString('hex');
+  private batchCount = 0;
+  private closed = false;
+
+  constructor(
+    /** The connection decisions run on (the backend's own). */
+    readonly connection: Client,
+    /** Every call is answered within this many ms. */
+    readonly timeoutMs: number,
+    private readonly clock: Clock | undefined,
+  ) {
+    this.deadlines = new Deadlines(timeoutMs);
+    this.late = () => new BackendTimeoutError(timeoutMs);
+    this.batching = connection.isCluster !== true;
+    connection.on('ready', this.onReady);
+    if (isReady(connection)) this.onReady();
+  }
+
+  evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
+    if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
+    const keys = space.keys(key);
+    let waiter!: Waiter;
+    const answer = new Promise<StepOutcome[]>((resolve, reject) => {
+      waiter = { resolve, reject, peek, answered: false };
+    });
+    let batch = this.pending.get(space);
+    if (batch === undefined) {
+      batch = { space, keys: [], args: [], waiters: [], deadline: performance.now() + this.timeoutMs };
+      this.pending.set(space, batch);
+      // Every decision asked for until the current burst of callbacks and promise reactions is over
+      // joins this batch: one script call, one round trip, for all of them.
+      if (this.batching) process.nextTick(this.flushBatch, batch);
+    }
+    for (const k of keys) batch.keys.push(k);
+    batch.args.push(cost, peek ? 1 : 0);
+    batch.waiters.push(waiter);
+    if (!this.batching || batch.waiters.length >= MAX_BATCH) this.flush(batch);
+    return this.deadlines.race(answer, () => {
+      waiter.answered = true;
+      return this.late();
+    });
+  }
+
+  async delete(space: Keyspace, key: string): Promise<void> {
+    if (this.closed) throw new ClosedError('RedisBackend');
+    if (!isReady(this.connection)) throw notConnected();
+    await this.deadlines.race(this.connection.del(...space.keys(key)), this.late, wrap);
+  }
+
+  /** Stops taking calls; the connection is closed by its owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.connection.off('ready', this.onReady);
+  }
+
+  // Takes a sample of Redis's clock, `redisMs`, read by a command whose reply arrived at `receivedAt`
+  // (performance.now()): the command ran before its reply arrived, so `redisMs - receivedAt` can only be
+  // below the true offset, and deadlines mapped with it reach Redis early, never late. The largest recent
+  // sample is the tightest bound; an old one gives way, so a step of either clock is followed.
+  private calibrate(redisMs: number, receivedAt: number): void {
+    const sample = redisMs - receivedAt;
+    if (Number.isNaN(this.offset) || sample > this.offset || receivedAt - this.offsetAt > OFFSET_HOLD_MS) {
+      this.offset = sample;
+      this.offsetAt = receivedAt;
+    }
+  }
+
+  private readonly onReady = (): void => {
+    this.everReady = true;
+    // The server may be another machine now (a restart, a failover): read its clock before anything else.
+    this.readClock().then(
+      () => this.wake(),
+      () => this.wake(),
+    );
+  };
+
+  private wake(): void {
+    const waiting = [...this.waitingReady];
+    this.waitingReady.clear();
+    for (const go of waiting) go();
+  }
+
+  // Reads the server's clock. A Cluster's masters may run on machines whose clocks disagree, and a batch
+  // may run on any of them: the lowest offset among them is the bound, read again on every (re)connect and
+  // every OFFSET_HOLD_MS by the backend (its replies are not sampled, since which node sent one is unknown).
+  /** Reads Redis's clock again (every master's, on a Cluster) to map deadlines onto it. */
+  async readClock(): Promise<void> {
+    if (!this.connection.isCluster) {
+      const [s, us] = await (this.connection as Redis).time();
+      this.calibrate(Number(s) * 1000 + Math.floor(Number(us) / 1000), performance.now());
+      return;
+    }
+    const samples = await Promise.all(
+      (this.connection as Cluster).nodes('master').map(async (node) => {
+        const [s, us] = await node.time();
+        return Number(s) * 1000 + Math.floor(Number(us) / 1000) - performance.now();
+      }),
+    );
+    if (samples.length) {
+      this.offset = Math.min(...samples);
+      this.offsetAt = performance.now();
+    }
+  }
+
+  private readonly flushBatch = (batch: Batch): void => this.flush(batch);
+
+  private flush(batch: Batch): void {
+    if (this.pending.get(batch.space) !== batch) return;
+    this.pending.delete(batch.space);
+    const script = this.scriptFor(batch.space);
+    batch.keys.push(`${batch.keys[0]}~${this.batchTag}.${(this.batchCount++).toString(36)}`);
+    this.send(batch, script, false);
+  }
+
+  // Sends when the connection can take it: at once when ready; after the first connect (or, for a re-send,
+  // a reconnect) within the deadline; otherwise fails the batch at once, as an outage is known.
+  private send(batch: Batch, script: Script, resend: boolean): void {
+    if (isReady(this.connection) && !Number.isNaN(this.offset)) {
+      this.run(batch, script);
+      return;
+    }
+    // Known to be down (it was ready once, and is not now): fail at once, a re-send excepted.
+    const down = this.everReady && !isReady(this.connection) && !resend && !this.connection.isCluster;
+    if (this.closed || down) {
+      this.fail(batch, this.closed ? new ClosedError('RedisBackend') : notConnected());
+      return;
+    }
+    const remaining = batch.deadline - performance.now();
+    if (remaining <= 0) {
+      this.fail(batch, this.late());
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const go = () => {
+      clearTimeout(timer);
+      this.waitingReady.delete(go);
+      if (performance.now() >= batch.deadline || !isReady(this.connection) || Number.isNaN(this.offset)) {
+        this.fail(batch, this.late());
+      } else {
+        this.run(batch, script);
+      }
+    };
+    this.waitingReady.add(go);
+    timer = setTimeout(go, Math.ceil(remaining)).unref();
+  }
+
+  private run(batch: Batch, script: Script): void {
+    const deadline = Math.floor(batch.deadline + this.offset);
+    const args = [this.clock ? this.clock() : '', deadline, ...batch.args];
+    this.call(script, batch.keys, args).then(
+      (raw) => this.answer(batch, raw),
+      (error: unknown) => {
+        // A dropped connection may or may not have run the batch: sending it again is safe (the script
+        // answers from the reply it kept), and it is worth it while the callers still wait.
+        if (!isReplyError(error) && !this.closed && performance.now() < batch.deadline) {
+          this.counters.resent++;
+          this.send(batch, script, true);
+          return;
+        }
+        this.fail(batch, wrap(error));
+      },
+    );
+  }
+
+  private answer(batch: Batch, raw: number[]): void {
+    const receivedAt = performance.now();
+    if (!this.connection.isCluster) this.calibrate(raw[0]!, receivedAt);
+    if (raw.length === 2 && raw[1] === -1) {
+      this.counters.refusedLate++;
+      this.fail(batch, this.late());
+      return;
+    }
+    const per = batch.space.members.length * 4;
+    batch.waiters.forEach((w, i) => {
+      const outcomes = toOutcomes(raw, 1 + i * per, per);
+      if (w.answered && !w.peek && outcomes.every((o) => o.allowed)) this.counters.lateReplies++;
+      w.resolve(outcomes);
+    });
+  }
+
+  private fail(batch: Batch, error: unknown): void {
+    for (const w of batch.waiters) w.reject(error);
+  }
+
+  private scriptFor(space: Keyspace): Script {
+    let s = this.scripts.get(space);
+    if (!s) {
+      s = composeScript(space.members);
+      this.scripts.set(space, s);
+    }
+    return s;
+  }
+
+  // EVALSHA first; on NOSCRIPT (first use, SCRIPT FLUSH, restart, a new cluster node) EVAL loads it again.
+  private async call(script: Script, keys: readonly string[], args: (string | number)[]): Promise<number[]> {
+    try {
+      return (await this.connection.evalsha(script.sha, keys.length, ...keys, ...args)) as number[];
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    }
+    return (await this.connection.eval(script.source, keys.length, ...keys, ...args)) as number[];
+  }
+}
+
+// An error reply from Redis: the server answered, so the batch did not run and sending it again would
+// only get the same error. Anything else (a closed or unwritable connection) may be worth a re-send.
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+function notConnected(): BackendError {
+  return new BackendError('Redis is not connected: the backend is waiting to reconnect.');
+}
+
+/** Wraps a Redis failure in a BackendError, keeping the original as its cause. */
+export function wrap(error: unknown): BackendError {
+  if (error instanceof BackendError || error instanceof ClosedError) return error as BackendError;
+  return new BackendError(`Redis call failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
+
+function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {
+  const out: StepOutcome[] = [];
+  for (let i = from; i < from + count; i += 4) {
+    out.push({
+      allowed: raw[i] === 1,
+      remaining: raw[i + 1]!,
+      resetAfterMs: raw[i + 2]!,
+      retryAfterMs: raw[i + 3]!,
+    });
+  }
+  return out;
+}
