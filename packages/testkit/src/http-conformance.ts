@@ -100,7 +100,7 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
     mode: 'down' | 'hung',
     options: Pick<HttpLimitOptions, 'onBackendError' | 'timeoutMs'>,
   ): Promise<string> {
-    const outage = await createOutage(kind, mode);
+    const outage = await createOutage(kind, mode, options.timeoutMs);
     cleanups.push(() => outage.dispose());
     return launch(
       { rate: `${LIMIT}/minute`, backend: outage.backend, ...options },
@@ -392,6 +392,17 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
     expect(reply.text).not.toBe('hello');
     // The app survives the failure and keeps answering.
     expect((await send(url, '/hello')).status).toBe(503);
+  });
+
+  it("a failed backend with onBackendError 'local' decides in memory: the limit, then 429 with headers", async () => {
+    const url = await startBroken('hung', { onBackendError: 'local', timeoutMs: 200 });
+    const replies = await sendMany(url, '/hello', LIMIT + 1);
+    // One instance (no heartbeat ever reached the backend): its share is the whole limit.
+    expect(replies.map((r) => r.status)).toEqual([...Array(LIMIT).fill(200), 429]);
+    expect(replies.slice(0, LIMIT).map((r) => rateHeaders(r).remaining)).toEqual(
+      Array.from({ length: LIMIT }, (_, i) => LIMIT - 1 - i),
+    );
+    expect(replies[LIMIT]!.headers['retry-after']).toBeDefined();
   });
 
   it('a hung backend still gets the request answered after timeoutMs', async () => {

@@ -3,6 +3,7 @@ import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
 import { Redis } from 'ioredis';
 // index.js is imported only for a function called at test time, so the module cycle is harmless.
 import { redisUrlForTests } from './index.js';
+import { stateKeys } from './bookkeeping-keys.js';
 import { type RedisInstance, startRedis } from './redis-server.js';
 
 /** The backends every HTTP conformance case runs over. */
@@ -59,7 +60,7 @@ export async function createHttpBackend(kind: HttpBackendKind): Promise<HttpBack
   const client = new Redis(redisUrlForTests(), { maxRetriesPerRequest: 1 });
   const backend = new RedisBackend({ client, clock });
   // Derived (per-route) limiters may extend the prefix, so match anything that starts with it.
-  const ours = () => client.keys(`${prefix}*`);
+  const ours = async () => stateKeys(await client.keys(`${prefix}*`));
   return {
     backend,
     prefix,
@@ -90,7 +91,12 @@ class StalledBackend implements Backend {
  * A backend of `kind` that fails: 'down' rejects at once (a closed MemoryBackend, or Redis on a stopped
  * server), 'hung' never answers (a stalled store, or a SIGSTOPped redis-server).
  */
-export async function createOutage(kind: HttpBackendKind, mode: 'down' | 'hung'): Promise<HttpOutageFixture> {
+export async function createOutage(
+  kind: HttpBackendKind,
+  mode: 'down' | 'hung',
+  // A RedisBackend bounds its own calls (every limiter on it shares the deadline), so it gets the time here.
+  timeoutMs?: number,
+): Promise<HttpOutageFixture> {
   if (kind === 'memory') {
     if (mode === 'hung') return { backend: new StalledBackend(), dispose: async () => {} };
     const backend = new MemoryBackend();
@@ -108,15 +114,24 @@ export async function createOutage(kind: HttpBackendKind, mode: 'down' | 'hung')
       retryStrategy: () => null,
     });
     client.on('error', () => {});
-    return { backend: new RedisBackend({ client }), dispose: async () => client.disconnect() };
+    const backend = new RedisBackend({ client, timeoutMs });
+    return {
+      backend,
+      async dispose() {
+        await backend.close();
+        client.disconnect();
+      },
+    };
   }
   const client = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
   await client.ping();
   server.pause();
+  const backend = new RedisBackend({ client, timeoutMs });
   return {
-    backend: new RedisBackend({ client }),
+    backend,
     async dispose() {
+      await backend.close();
       server.resume();
       client.disconnect();
       await server.stop();

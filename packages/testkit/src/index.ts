@@ -7,7 +7,14 @@ export {
   type RedisInstance,
   type StartRedisOptions,
 } from './redis-server.js';
-export { startRedisCluster, type RedisClusterInstance } from './redis-cluster.js';
+export {
+  startRedisCluster,
+  type ClusterNodeInfo,
+  type ClusterTopology,
+  type MigrateOptions,
+  type RedisClusterInstance,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
 
 export {
   EXTERNAL_REDIS_URL_VAR,
@@ -15,6 +22,7 @@ export {
   flushTestRedis,
   NotHarnessRedisError,
 } from './redis-guard.js';
+export * from './redis-faults.js';
 
 /**
  * Single lookup for the shared test Redis, so a missing globalSetup fails loudly rather than hanging.
@@ -39,3 +47,4 @@ export type { SendOptions } from './http-client.js';
 export { type Listening, listenOn, loopbackUrl, OpenServers } from './http-listen.js';
 export { statuses, times } from './http-requests.js';
 export { describeDemo, type DemoAppOptions, type DemoUnderTest } from './demo-spec.js';
+export { isBookkeepingKey, stateKeys } from './bookkeeping-keys.js';

@@ -33,10 +33,11 @@ export const HTTP_LIMIT_OPTION_KEYS = keysOf<HttpLimitOptions>()([
 ]);
 
 /** The options that build a RateLimiter, and so must be absent when a ready `limiter` is given. */
+// onBackendError is the HTTP layer's own (it answers allow/deny itself and asks the limiter for 'local').
 export const LIMITER_OPTION_KEYS: readonly (keyof HttpLimitOptions)[] = Object.freeze([
   'rate',
   'algorithm',
-  ...RATE_LIMITER_OPTION_KEYS,
+  ...RATE_LIMITER_OPTION_KEYS.filter((k) => k !== 'onBackendError'),
 ]);
 
 /** Rate used when neither `rate`, `algorithm` nor `limiter` is given. */

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { type Clock, RedisBackend } from '../../src/index.js';
 import type { BackendUnderTest, MakeBackend } from './behaviour.js';
-import { flushTestRedis } from './testkit.js';
+import { flushTestRedis, stateKeys } from './testkit.js';
 
 /**
  * Database numbers of the shared test Redis, one per test file that flushes or counts keys, so files
@@ -15,14 +15,9 @@ export async function pollUntil(done: () => Promise<boolean>, ms: number): Promi
   while (!(await done()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
-// Keys the backend writes beside the limiters' state: a batch's reply, kept briefly for re-sends
-// ("<first key>~<tag>.<n>"), and the instances' heartbeat set. The suite counts state keys only.
-const BOOKKEEPING = /~[0-9a-f]{8}\.[0-9a-z]+$|^distlimiter:instances$/;
-
-/** The state keys one node holds, without the backend's bookkeeping keys. */
+/** The state keys one node holds, without the backend's bookkeeping keys (replies kept for re-sends). */
 export async function stateKeyCount(node: Redis): Promise<number> {
-  const keys = await node.keys('*');
-  return keys.filter((k) => !BOOKKEEPING.test(k)).length;
+  return stateKeys(await node.keys('*')).length;
 }
 
 function harness(client: Redis | Cluster, clock: Clock, dbsize: () => Promise<number>): BackendUnderTest {
