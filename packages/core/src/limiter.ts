@@ -210,8 +210,14 @@ export class RateLimiter {
     checkKey(key);
     const space = this.space(options?.scope);
     const n = this.backend.instanceCount?.() ?? 1;
-    const outcomes = localFallbackOf(this.backend).evaluate(space, key, costOf(options), peek, n);
-    return { ...combine(this.members, outcomes), fallback: 'local' };
+    const { members, outcomes } = localFallbackOf(this.backend).evaluate(
+      space,
+      key,
+      costOf(options),
+      peek,
+      n,
+    );
+    return { ...combine(members, outcomes), fallback: 'local' };
   }
 
   /** The backend's `health()` (a CircuitBreaker's state, failures and latency), or undefined if it has none. */

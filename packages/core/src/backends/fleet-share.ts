@@ -1,12 +1,14 @@
 import type { AlgorithmStep } from '../algorithms/types.js';
 
 /**
- * One instance's share of a limit when `instances` instances decide apart (the local fallback): the fleet
- * together never gets more than the limit, on average or in a burst, so an outage never loosens a limit.
+ * One instance's share of a limit when `instances` instances decide apart (the local fallback). Shares are
+ * rounded down, so the fleet's rate never exceeds the limit; a share is never below one request, since a
+ * share of zero would refuse everyone.
  *
- * - Windows (fixed, sliding, sliding log), `L` per `W`: with `L >= n`, `floor(L / n)` per `W` (rounded down:
- *   the fleet gets at most `L`); with `L < n`, 1 per `ceil(W * n / L)` (3/minute over 4 instances: 1 per
- *   80 s each, 3 per minute across the fleet on average, and never 4 in one minute from one instance).
+ * - Windows (fixed, sliding, sliding log), `L` per `W`: with `L >= n`, `floor(L / n)` per `W` (the fleet gets
+ *   at most `L` per window); with `L < n`, 1 per `ceil(W * n / L)`: 3/minute over 4 instances is 1 per 80 s
+ *   on each, 3 per minute across the fleet on average (in the first minute of an outage all 4 may each
+ *   let their one through).
  * - Buckets (token, leaky), capacity `C` refilled at `r` per `w`: capacity `max(1, floor(C / n))`, refilled
  *   at `r` per `w * n` (the rate divides exactly; only the capacity rounds down, to at least one).
  * - GCRA, `L` per `P` with bursts of `B`: `L` per `P * n` (exact), burst `max(1, floor(B / n))`.

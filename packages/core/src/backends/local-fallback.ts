@@ -1,4 +1,4 @@
-import type { StepOutcome } from '../algorithms/types.js';
+import type { AlgorithmStep, StepOutcome } from '../algorithms/types.js';
 import { shareOf } from './fleet-share.js';
 import { MemoryBackend } from './memory.js';
 import type { Backend, Keyspace } from './types.js';
@@ -29,20 +29,23 @@ export class LocalFallback {
   private readonly memory = new MemoryBackend();
   private readonly spaces = new WeakMap<Keyspace, ShareKeyspace>();
 
-  /** Runs a decision on this instance's share of `space`'s limits, `instances` being the fleet's size. */
+  /**
+   * Runs a decision on this instance's share of `space`'s limits, `instances` being the fleet's size, and
+   * returns the shares that decided (their limits are the ones in force) with their outcomes.
+   */
   evaluate(
     space: Keyspace,
     key: string,
     cost: number,
     peek: boolean,
     instances: number,
-  ): readonly StepOutcome[] {
+  ): { members: readonly AlgorithmStep[]; outcomes: readonly StepOutcome[] } {
     let local = this.spaces.get(space);
     if (local === undefined || local.instances !== instances) {
       local = new ShareKeyspace(space, instances);
       this.spaces.set(space, local);
     }
-    return this.memory.evaluate(local, key, cost, peek);
+    return { members: local.members, outcomes: this.memory.evaluate(local, key, cost, peek) };
   }
 
   /** Forgets `key`'s local counts in `space`. */
