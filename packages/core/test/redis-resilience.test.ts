@@ -25,7 +25,7 @@ describe('the decision script', () => {
   const { members } = fixedWindow('10/minute');
   const script = composeScript(members);
   const run = (keys: string[], deadline: number) =>
-    admin.eval(script.source, keys.length, ...keys, '', deadline, 1, 0) as Promise<number[]>;
+    admin.eval(script.source, keys.length, ...keys, '', deadline, 1, 1, 0) as Promise<number[]>;
 
   it('refuses a batch that reaches Redis past its deadline, and writes nothing', async () => {
     const reply = await run(['late:{a}:fw', 'late:{a}:fw~00000000.0'], (await redisNow()) - 1);
@@ -53,7 +53,7 @@ describe('the decision script', () => {
 
   it('keeps no reply for a batch that wrote nothing (peek, or refused)', async () => {
     const keys = ['peek:{a}:fw', 'peek:{a}:fw~00000000.2'];
-    await admin.eval(script.source, 2, ...keys, '', (await redisNow()) + 5000, 1, 1);
+    await admin.eval(script.source, 2, ...keys, '', (await redisNow()) + 5000, 1, 1, 1);
     expect(await admin.exists(keys[1]!)).toBe(0);
   });
 });

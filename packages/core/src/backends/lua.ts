@@ -9,7 +9,7 @@ export interface Script {
 
 // How long past a batch's deadline its reply is kept for re-sends: a re-send leaves before the deadline
 // on the backend's clock, which the server's clock is mapped onto with at most a round trip of slack.
-const REPLY_KEPT_MS = 1000;
+export const REPLY_KEPT_MS = 1000;
 
 // Shared by every script. States are stored as ':'-joined integers formatted with %d, because tostring()
 // would print 14 significant digits and silently round large values.
@@ -37,9 +37,9 @@ local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now = tonumber(ARGV[1]) or rnow
 `;
 
-// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then the batch's
-// reply key; ARGV holds `now` (empty: the server's clock), the caller's deadline on the server's clock, then
-// each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions later in
+// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, when ARGV[3]
+// is '1', the batch's reply key; ARGV holds `now` (empty: the server's clock), the caller's deadline on the
+// server's clock, the reply-key flag, then each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions later in
 // the batch see what earlier ones wrote, exactly as if they had arrived one by one.
 //
 // The reply starts with the server's time, which the backend uses to map its deadlines onto that clock.
@@ -47,20 +47,23 @@ local now = tonumber(ARGV[1]) or rnow
 // a paused server, by a slow network) is refused as {time, -1} and writes nothing. Nothing is charged
 // twice: a batch that wrote keeps its reply under the reply key until a little after its deadline, and a
 // re-send of it (its first reply was lost with the connection) gets that reply instead of running again.
-const BATCH = `local RK = KEYS[#KEYS]
-local prior = redis.call('GET', RK)
-if prior then
-  local o = decode(prior)
-  o[1] = rnow
-  return o
+const BATCH = `local RK, N = nil, #KEYS
+if ARGV[3] == '1' then RK = KEYS[N]; N = N - 1 end
+if RK then
+  local prior = redis.call('GET', RK)
+  if prior then
+    local o = decode(prior)
+    o[1] = rnow
+    return o
+  end
 end
 local deadline = tonumber(ARGV[2])
 if rnow > deadline then return {rnow, -1} end
 local M = #STEPS
 local out, at, wrote = {rnow}, 2, false
-for d = 0, (#KEYS - 1) / M - 1 do
-  local cost = tonumber(ARGV[3 + 2 * d])
-  local write = ARGV[4 + 2 * d] ~= '1'
+for d = 0, N / M - 1 do
+  local cost = tonumber(ARGV[4 + 2 * d])
+  local write = ARGV[5 + 2 * d] ~= '1'
   local base = d * M
   if M == 1 then
     local key = KEYS[base + 1]
@@ -93,14 +96,14 @@ for d = 0, (#KEYS - 1) / M - 1 do
     end
   end
 end
-if wrote then redis.call('SET', RK, encode(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
+if wrote and RK then redis.call('SET', RK, encode(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
 return out
 `;
 
 /**
  * Builds the script that runs a batch of decisions over these steps, with their parameters written into
- * it. ARGV: now (empty = the server's clock), the deadline (server ms), then cost and peek (0|1) per
- * decision; KEYS: one per member per decision, then the reply key. Returns the server's time in ms, then 4
+ * it. ARGV: now (empty = the server's clock), the deadline (server ms), whether the last key is a reply key
+ * (0|1), then cost and peek (0|1) per decision; KEYS: one per member per decision, then the reply key if any. Returns the server's time in ms, then 4
  * integers per member per decision: allowed, remaining, reset, retry; or {time, -1} past the deadline. A
  * limiter's steps never change, so this is composed once per limiter.
  */

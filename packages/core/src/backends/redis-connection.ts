@@ -44,7 +44,9 @@ export function duplicateOf(client: Client): Client {
     // A Cluster keeps its offline queue: it needs it while it refreshes its slot map after a failover or
     // a migration. What it holds is harmless: the script refuses work that reaches it past its deadline.
     return cluster.duplicate([], {
-      enableAutoPipelining: true,
+      // Off: ioredis (5.x) does not follow ASK or MOVED for a command sent in an automatic pipeline, and a
+      // slot migration would then fail decisions instead of redirecting them.
+      enableAutoPipelining: false,
       clusterRetryStrategy: (attempt: number) => Math.min(100 + attempt * 50, MOST_BETWEEN_ATTEMPTS_MS * 2),
       redisOptions: {
         ...cluster.options.redisOptions,

@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
-import { composeScript, type Script } from './lua.js';
+import { composeScript, REPLY_KEPT_MS, type Script } from './lua.js';
 import { type Client, isReady } from './redis-connection.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
@@ -12,12 +12,28 @@ export interface DecisionCounters {
   /** Batches sent again after their connection dropped with them in flight (each answered once). */
   resent: number;
   /**
-   * Charges Redis applied whose reply came after the caller's deadline: answered without Redis, counted in
-   * it. The one over-count left (a reply lost after the script ran, past the deadline); see the README.
+   * Charges Redis applied for callers answered without it: replies that came after the caller's deadline,
+   * and replies lost with a dropped connection that were read back (from the reply the script kept) once it
+   * was back. The one over-count left, reported as a figure.
    */
   lateReplies: number;
   /** Batches the script refused because they reached Redis past their deadline (nothing charged). */
   refusedLate: number;
+  /**
+   * Batches whose connection dropped with them in flight and came back too late to tell whether they ran
+   * (their kept reply had expired): their charges, if any, are not in lateReplies.
+   */
+  unverified: number;
+}
+
+// A batch that was sent, failed without a reply, and could not be sent again in time: whether it ran is
+// read back from the reply it kept, once the connection is back.
+interface UnknownFate {
+  readonly replyKey: string;
+  readonly peeks: readonly boolean[];
+  readonly members: number;
+  // performance.now() after which the kept reply is gone.
+  readonly until: number;
 }
 
 interface Waiter {
@@ -36,6 +52,8 @@ interface Batch {
   readonly waiters: Waiter[];
   // The earliest caller's deadline (performance.now() ms): the whole batch is refused past it.
   readonly deadline: number;
+  // Whether it went out at least once (so it may have run).
+  sent?: boolean;
 }
 
 // Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
@@ -52,11 +70,16 @@ const OFFSET_HOLD_MS = 5000;
  */
 export class RedisDecisions implements Backend {
   /** What happened on the way, for health(). */
-  readonly counters: DecisionCounters = { resent: 0, lateReplies: 0, refusedLate: 0 };
+  readonly counters: DecisionCounters = { resent: 0, lateReplies: 0, refusedLate: 0, unverified: 0 };
+  private readonly unknown: UnknownFate[] = [];
   private readonly deadlines: Deadlines;
   private readonly scripts = new WeakMap<Keyspace, Script>();
   private readonly pending = new Map<Keyspace, Batch>();
   private readonly batching: boolean;
+  // Whether batches carry a reply key, which makes re-sends safe. Not on a Cluster: while a slot migrates,
+  // a script whose keys are partly missing there (the reply key always is) is refused with TRYAGAIN until
+  // the move ends. There a batch is never re-sent, and a lost reply counts as unverified.
+  private readonly keepsReplies: boolean;
   private readonly late: () => Error;
   // Redis's clock minus performance.now(), a lower bound (see calibrate); NaN until the first sample.
   private offset = Number.NaN;
@@ -78,6 +101,7 @@ export class RedisDecisions implements Backend {
     this.deadlines = new Deadlines(timeoutMs);
     this.late = () => new BackendTimeoutError(timeoutMs);
     this.batching = connection.isCluster !== true;
+    this.keepsReplies = this.batching;
     connection.on('ready', this.onReady);
     if (isReady(connection)) this.onReady();
   }
@@ -138,7 +162,45 @@ export class RedisDecisions implements Backend {
       () => this.wake(),
       () => this.wake(),
     );
+    this.verifyUnknown();
   };
+
+  // Reads back the kept replies of batches whose fate was unknown: those that ran were charged in Redis
+  // after their callers were answered without it, the over-count that lateReplies reports.
+  private verifyUnknown(): void {
+    const now = performance.now();
+    for (const fate of this.unknown.splice(0)) {
+      if (now >= fate.until) {
+        this.counters.unverified++;
+        continue;
+      }
+      this.connection.get(fate.replyKey).then(
+        (kept) => {
+          if (kept) this.counters.lateReplies += chargedIn(kept, fate.peeks, fate.members);
+        },
+        () => {
+          this.counters.unverified++;
+        },
+      );
+    }
+  }
+
+  // Fails a batch whose fate is unknown (sent, no reply) and remembers to find out what became of it.
+  private lost(batch: Batch, error: unknown): void {
+    this.fail(batch, error);
+    if (!batch.sent || batch.waiters.every((w) => w.peek)) return;
+    if (!this.keepsReplies) {
+      this.counters.unverified++;
+      return;
+    }
+    this.unknown.push({
+      replyKey: batch.keys[batch.keys.length - 1]!,
+      peeks: batch.waiters.map((w) => w.peek),
+      members: batch.space.members.length,
+      until: batch.deadline + REPLY_KEPT_MS,
+    });
+    if (isReady(this.connection)) setImmediate(() => this.verifyUnknown());
+  }
 
   private wake(): void {
     const waiting = [...this.waitingReady];
@@ -174,7 +236,9 @@ export class RedisDecisions implements Backend {
     if (this.pending.get(batch.space) !== batch) return;
     this.pending.delete(batch.space);
     const script = this.scriptFor(batch.space);
-    batch.keys.push(`${batch.keys[0]}~${this.batchTag}.${(this.batchCount++).toString(36)}`);
+    if (this.keepsReplies) {
+      batch.keys.push(`${batch.keys[0]}~${this.batchTag}.${(this.batchCount++).toString(36)}`);
+    }
     this.send(batch, script, false);
   }
 
@@ -193,7 +257,7 @@ export class RedisDecisions implements Backend {
     }
     const remaining = batch.deadline - performance.now();
     if (remaining <= 0) {
-      this.fail(batch, this.late());
+      this.lost(batch, this.late());
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -201,7 +265,7 @@ export class RedisDecisions implements Backend {
       clearTimeout(timer);
       this.waitingReady.delete(go);
       if (performance.now() >= batch.deadline || !isReady(this.connection) || Number.isNaN(this.offset)) {
-        this.fail(batch, this.late());
+        this.lost(batch, this.late());
       } else {
         this.run(batch, script);
       }
@@ -212,18 +276,21 @@ export class RedisDecisions implements Backend {
 
   private run(batch: Batch, script: Script): void {
     const deadline = Math.floor(batch.deadline + this.offset);
-    const args = [this.clock ? this.clock() : '', deadline, ...batch.args];
+    const args = [this.clock ? this.clock() : '', deadline, this.keepsReplies ? 1 : 0, ...batch.args];
+    batch.sent = true;
     this.call(script, batch.keys, args).then(
       (raw) => this.answer(batch, raw),
       (error: unknown) => {
         // A dropped connection may or may not have run the batch: sending it again is safe (the script
         // answers from the reply it kept), and it is worth it while the callers still wait.
-        if (!isReplyError(error) && !this.closed && performance.now() < batch.deadline) {
+        if (this.keepsReplies && !isReplyError(error) && !this.closed && performance.now() < batch.deadline) {
           this.counters.resent++;
           this.send(batch, script, true);
           return;
         }
-        this.fail(batch, wrap(error));
+        // An error reply means the batch did not run; anything else leaves its fate unknown.
+        if (isReplyError(error)) this.fail(batch, wrap(error));
+        else this.lost(batch, wrap(error));
       },
     );
   }
@@ -284,6 +351,19 @@ export function wrap(error: unknown): BackendError {
   return new BackendError(`Redis call failed: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,
   });
+}
+
+// How many charging decisions a kept reply (":"-joined: time, then 4 integers per member per decision) allowed.
+function chargedIn(kept: string, peeks: readonly boolean[], members: number): number {
+  const raw = kept.split(':');
+  let charged = 0;
+  peeks.forEach((peek, d) => {
+    if (peek) return;
+    let all = true;
+    for (let m = 0; m < members; m++) if (raw[1 + (d * members + m) * 4] !== '1') all = false;
+    if (all) charged++;
+  });
+  return charged;
 }
 
 function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {

@@ -89,6 +89,8 @@ export type RedisBreakerOptions = Omit<CircuitBreakerOptions, 'backend' | 'clock
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_HEARTBEAT_MS = 5000;
 const DEFAULT_HEARTBEAT_KEY = 'distlimiter:instances';
+// The breaker's openMs on a Cluster, unless given: see the constructor.
+const CLUSTER_OPEN_MS = 1000;
 
 /**
  * Backend on Redis through ioredis, standalone or Cluster. One round trip per decision (and one for many
@@ -184,10 +186,18 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (breakerOptions === false) {
       this.guarded = this.decisions;
     } else {
+      // A Cluster's connection stays ready while one master fails over, so 'ready' never tells the breaker
+      // that a failover ended: it probes after a shorter openMs, and whenever the node pool changes.
+      const clusterDefaults = this.connection.isCluster ? { openMs: CLUSTER_OPEN_MS } : {};
       const breaker = new CircuitBreaker({
+        ...clusterDefaults,
         ...(breakerOptions as RedisBreakerOptions),
         backend: this.decisions,
       });
+      if (this.connection.isCluster) {
+        this.connection.on('+node', () => breaker.probeNow());
+        this.connection.on('-node', () => breaker.probeNow());
+      }
       breaker.on('open', (error) => this.emit('open', error));
       breaker.on('halfOpen', (error) => this.emit('halfOpen', error));
       breaker.on('close', () => this.emit('close'));
