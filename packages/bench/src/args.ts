@@ -1,14 +1,17 @@
 import { FRAMEWORKS } from './http/frameworks.js';
 
 /** A part of the bench that `--only` can select. */
-export type Part = 'core' | 'http' | 'http-redis';
+export type Part = 'core' | 'http' | 'http-redis' | 'faults';
 
 /** Every part, in the order a run measures them. */
-export const PARTS: readonly Part[] = ['core', 'http', 'http-redis'];
+export const PARTS: readonly Part[] = ['core', 'http', 'http-redis', 'faults'];
 
 /** What one `pnpm bench` run should do, from its command line. */
 export interface BenchArgs {
-  /** The parts to run (default: all): core (Part A), http (Part B, memory stores), http-redis (Part B on Redis). */
+  /**
+   * The parts to run (default: all): core (Part A), http (Part B, memory stores), http-redis (Part B on
+   * Redis), faults (latency while Redis is killed or paused).
+   */
   parts: readonly Part[];
   /** Short rounds for a smoke run. */
   quick: boolean;
@@ -20,7 +23,8 @@ export interface BenchArgs {
 
 const USAGE =
   'usage: pnpm bench [--only <part>[,<part>...]] [--quick] [--floors] [--framework <id>[,<id>...]]\n' +
-  `  parts: core, http (limiters on memory stores), http-redis (limiters on Redis); default: all\n` +
+  '  parts: core, http (limiters on memory stores), http-redis (limiters on Redis),\n' +
+  '         faults (latency while redis-server is killed or paused); default: all\n' +
   `  frameworks: ${FRAMEWORKS.map((f) => f.id).join(', ')}`;
 
 // `--name value` or `--name=value`; advances past a separate value.

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { startRedis } from '../../testkit/src/index.js';
 import { type Part, PARTS, parseArgs } from './args.js';
 import { type CoreResults, FULL_CORE, QUICK_CORE, runCore } from './core/run.js';
+import { FULL_FAULTS, type FaultsResults, QUICK_FAULTS, runFaults } from './faults/run.js';
 import { redisVersion } from './core/redis.js';
 import { type HttpRedis, redisPid } from './http/redis.js';
 import { FULL_HTTP, type HttpResults, QUICK_HTTP, runHttp } from './http/run.js';
@@ -15,6 +16,7 @@ import {
   coreMarkdown,
   httpBars,
   httpMarkdown,
+  faultsMarkdown,
   httpRedisMarkdown,
   preamble,
 } from './report.js';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   let core: CoreResults | undefined;
   let http: HttpResults | undefined;
   let httpRedis: HttpResults | undefined;
+  let faults: FaultsResults | undefined;
 
   // A server of our own for each part that needs one (none runs beside the memory rows), unless told
   // otherwise, so the bench needs nothing but redis-server on PATH.
@@ -59,6 +62,12 @@ async function main(): Promise<void> {
   if (runs('http-redis')) {
     httpRedis = await withRedis((redis) => runHttp({ ...httpPlan, store: 'redis' }, log, redis));
   }
+  // Always on servers of its own, REDIS_URL or not: it kills and pauses them.
+  if (runs('faults')) {
+    if (process.env.REDIS_URL) log('faults: REDIS_URL ignored; this part starts (and kills) its own servers');
+    faults = await runFaults(args.quick ? QUICK_FAULTS : FULL_FAULTS, log);
+    machine.redis ??= faults.redis;
+  }
 
   const bars: Bar[] = [];
   const sections = [preamble(machine, command)];
@@ -72,6 +81,8 @@ async function main(): Promise<void> {
   }
   // A baseline for the Redis path, without bars of its own.
   if (httpRedis) sections.push(httpRedisMarkdown(httpRedis));
+  // Figures, not bars: latency under faults is reported, never asserted.
+  if (faults) sections.push(faultsMarkdown(faults));
   if (bars.length) sections.push(`### Bars\n\n${barsText(bars)}`);
   process.stdout.write(`\n${sections.join('\n\n')}\n\n`);
 
@@ -87,6 +98,7 @@ async function main(): Promise<void> {
     core,
     http,
     httpRedis,
+    faults,
     bars,
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

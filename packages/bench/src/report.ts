@@ -1,7 +1,8 @@
 import type { CoreResults } from './core/run.js';
+import { SCENARIOS, type FaultsResults } from './faults/run.js';
 import type { HttpResults } from './http/run.js';
 import { type Machine, machineLine } from './machine.js';
-import { fmtInt, fmtRatio, ratio } from './stats.js';
+import { fmtInt, fmtRatio, median, ratio } from './stats.js';
 
 /** A target the issue sets, and whether this run met it. */
 export interface Bar {
@@ -311,4 +312,106 @@ export function barsText(bars: readonly Bar[]): string {
         `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target >= ${b.target.toFixed(2)})`,
     )
     .join('\n');
+}
+
+/** A duration in ms with sensible precision; "n/a" when not measured. */
+function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'n/a';
+  const digits = ms < 10 ? 2 : ms < 100 ? 1 : 0;
+  return `${ms.toFixed(digits)} ms`;
+}
+
+// A time after the server's return, one per round: the median, then each round in parentheses; a round
+// that never saw the event shows "-".
+function afterCell(values: readonly (number | null)[], none: string): string {
+  const seen = values.filter((v): v is number => v !== null);
+  if (seen.length === 0) return none;
+  const head = fmtMs(Math.max(0, median(seen)));
+  if (values.length === 1) return head;
+  const each = values.map((v) => (v === null ? '-' : fmtMs(Math.max(0, v)).replace(' ms', ''))).join(', ');
+  return `${head} (${each})`;
+}
+
+/**
+ * The faults part as a Markdown table: per scenario and contender, the decisions started while the server
+ * was down or paused, their latency, errors reaching the caller, and how soon Redis answered again.
+ */
+export function faultsMarkdown(r: FaultsResults): string {
+  const { plan } = r;
+  const out: string[] = [];
+  const setups = Object.entries(r.setups)
+    .map(([id, setup]) => {
+      const opts = Object.entries(setup)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(', ');
+      return `- ${id}: ${opts}`;
+    })
+    .join('\n');
+  out.push(
+    `### Latency under faults\n\nEach contender alone, one ioredis client, on a fresh redis-server of its ` +
+      `own; ${fmtInt(plan.perSecond)} decisions started per second (a fixed rate, whatever earlier ones are ` +
+      `doing) over ${fmtInt(plan.keys)} keys, limit ${r.limit}, never refused. ${seconds(plan.healthyMs)} ` +
+      `healthy, then the fault for ${seconds(plan.faultMs)}, then load until Redis has answered every ` +
+      `decision of the last ${seconds(plan.steadyMs)} (at least ${seconds(plan.minRecoveryMs)}, at most ` +
+      `${seconds(plan.maxRecoveryMs)}). ${plan.rounds} round(s), contenders alternating; latencies pooled ` +
+      'over the rounds. "Outage" is every decision started between the fault and the server answering ' +
+      "again (the restarted server's first PONG; the end of the pause), however long it then took. " +
+      '"Without Redis": ours with `decision.fallback` set, the peer answered by its insurance limiter; ' +
+      '"500 ms or more": decisions that waited that long, hung rather than slow. ' +
+      '"First on Redis": from the server answering again to Redis answering a decision started after the ' +
+      'fault; "last ' +
+      'fallback": to the last decision answered without it (median, then each round). Set-ups, as each ' +
+      `client reported them:\n${setups}\n`,
+  );
+  const rows: string[][] = [];
+  for (const scenario of SCENARIOS) {
+    for (const s of r.summaries.filter((x) => x.scenario === scenario.id)) {
+      rows.push([
+        scenario.name,
+        s.name,
+        fmtInt(s.outage.decisions),
+        fmtInt(s.outage.fallback),
+        fmtInt(s.outage.over500Ms),
+        fmtMs(s.outage.p50Ms),
+        fmtMs(s.outage.p99Ms),
+        fmtMs(s.outage.maxMs),
+        fmtInt(s.outage.errors),
+        afterCell(s.firstRedisAfterMs, 'never'),
+        afterCell(s.lastFallbackAfterMs, 'none'),
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        'fault',
+        'contender',
+        'decisions in the outage',
+        'without Redis',
+        '500 ms or more',
+        'p50',
+        'p99',
+        'max',
+        'errors to caller',
+        'first on Redis after',
+        'last fallback after',
+      ],
+      rows,
+    ),
+  );
+  const notes: string[] = [];
+  for (const s of r.summaries) {
+    const problems = [
+      s.overDeadline ? `${s.overDeadline} decision(s) over ${r.deadlineMs + 100} ms` : '',
+      s.unsettled
+        ? `${s.unsettled} decision(s) unsettled ${seconds(plan.graceMs)} after the load stopped`
+        : '',
+      s.unhandled ? `${s.unhandled} unhandled rejection(s) or exception(s)` : '',
+    ].filter(Boolean);
+    if (problems.length) notes.push(`- ${s.scenario}, ${s.name}: ${problems.join('; ')}`);
+  }
+  if (notes.length)
+    out.push(`\nNotes (any window of the run, see results/latest.json):\n${notes.join('\n')}`);
+  return out.join('\n');
 }
