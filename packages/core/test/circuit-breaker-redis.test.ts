@@ -85,7 +85,8 @@ describe('CircuitBreaker around a real RedisBackend', () => {
       observer = new Redis(server.url);
       const [key] = limiter.keysFor('u3');
       expect(await observer.exists(key!)).toBe(1);
-      expect(outages.length).toBeGreaterThanOrEqual(1);
+      // Once per outage at most: none when the server was back before a reconnect attempt failed.
+      expect(outages.length).toBeLessThanOrEqual(1);
     } finally {
       await breaker.close();
     }

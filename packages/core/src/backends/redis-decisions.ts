@@ -84,8 +84,9 @@ export class RedisDecisions implements Backend {
   // Redis's clock minus performance.now(), a lower bound (see calibrate); NaN until the first sample.
   private offset = Number.NaN;
   private offsetAt = 0;
-  // Callers waiting for the connection (first connect, or a re-send after a drop).
-  private readonly waitingReady = new Set<() => void>();
+  // Callers waiting for the connection (first connect, or a re-send after a drop); a re-send is given up
+  // (`true`) when a reconnect attempt fails, as the server is then down, not blinking.
+  private readonly waitingReady = new Set<(giveUp?: boolean) => void>();
   private everReady = false;
   private readonly batchTag = randomBytes(4).toString('hex');
   private batchCount = 0;
@@ -103,6 +104,7 @@ export class RedisDecisions implements Backend {
     this.batching = connection.isCluster !== true;
     this.keepsReplies = this.batching;
     connection.on('ready', this.onReady);
+    connection.on('close', this.onClose);
     if (isReady(connection)) this.onReady();
   }
 
@@ -141,6 +143,7 @@ export class RedisDecisions implements Backend {
   async close(): Promise<void> {
     this.closed = true;
     this.connection.off('ready', this.onReady);
+    this.connection.off('close', this.onClose);
   }
 
   // Takes a sample of Redis's clock, `redisMs`, read by a command whose reply arrived at `receivedAt`
@@ -154,6 +157,13 @@ export class RedisDecisions implements Backend {
       this.offsetAt = receivedAt;
     }
   }
+
+  // A 'close' while re-sends wait is a failed reconnect attempt (the drop that made them re-send came
+  // first): the server is down, so they are answered now rather than at their deadline; whether they had
+  // run is read back once it is up (verifyUnknown).
+  private readonly onClose = (): void => {
+    for (const go of [...this.waitingReady]) go(true);
+  };
 
   private readonly onReady = (): void => {
     this.everReady = true;
@@ -261,11 +271,14 @@ export class RedisDecisions implements Backend {
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    const go = () => {
+    const go = (giveUp?: boolean) => {
+      // A first send keeps waiting through failed attempts until its deadline (the app is starting).
+      if (giveUp && !resend) return;
       clearTimeout(timer);
       this.waitingReady.delete(go);
-      if (performance.now() >= batch.deadline || !isReady(this.connection) || Number.isNaN(this.offset)) {
-        this.lost(batch, this.late());
+      const usable = isReady(this.connection) && !Number.isNaN(this.offset);
+      if (giveUp || performance.now() >= batch.deadline || !usable) {
+        this.lost(batch, giveUp ? notConnected() : this.late());
       } else {
         this.run(batch, script);
       }

@@ -89,6 +89,8 @@ export type RedisBreakerOptions = Omit<CircuitBreakerOptions, 'backend' | 'clock
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_HEARTBEAT_MS = 5000;
 const DEFAULT_HEARTBEAT_KEY = 'distlimiter:instances';
+// How often an open breaker checks whether a connection that stayed up answers again.
+const PING_EVERY_MS = 200;
 // The breaker's openMs on a Cluster, unless given: see the constructor.
 const CLUSTER_OPEN_MS = 1000;
 
@@ -122,6 +124,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   private readonly heartbeat: Heartbeat | undefined;
   private readonly configuredInstances: number | undefined;
   private readonly clockTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
   // False when decisions run on the client the user handed over, which is theirs to close.
   private readonly ownsConnection: boolean;
   private closed = false;
@@ -198,7 +201,10 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
         this.connection.on('+node', () => breaker.probeNow());
         this.connection.on('-node', () => breaker.probeNow());
       }
-      breaker.on('open', (error) => this.emit('open', error));
+      breaker.on('open', (error) => {
+        this.emit('open', error);
+        this.pingWhileOpen();
+      });
       breaker.on('halfOpen', (error) => this.emit('halfOpen', error));
       breaker.on('close', () => this.emit('close'));
       this.breaker = breaker;
@@ -258,10 +264,42 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.clockTimer);
+    clearTimeout(this.pingTimer);
     await this.heartbeat?.stop();
     await this.decisions.close();
     this.connection.off('ready', this.onReady);
     if (this.ownsConnection) await closeConnection(this.connection);
+  }
+
+  // While the breaker is open on a connection that stayed up (a hung or paused server, not a dropped one,
+  // which 'ready' covers), a PING every PING_EVERY_MS tells when Redis answers again: then it probes at
+  // once instead of after the rest of openMs. One PING at a time; it stops when the breaker leaves open.
+  private pingWhileOpen(): void {
+    const breaker = this.breaker;
+    if (breaker === undefined || this.pingTimer !== undefined) return;
+    let pinging = false;
+    const tick = () => {
+      this.pingTimer = undefined;
+      if (this.closed || breaker.health().state !== 'open') return;
+      if (!isReady(this.connection)) {
+        this.pingTimer = setTimeout(tick, PING_EVERY_MS).unref();
+        return;
+      }
+      if (!pinging) {
+        pinging = true;
+        this.connection.ping().then(
+          () => {
+            pinging = false;
+            breaker.probeNow();
+          },
+          () => {
+            pinging = false;
+          },
+        );
+      }
+      this.pingTimer = setTimeout(tick, PING_EVERY_MS).unref();
+    };
+    this.pingTimer = setTimeout(tick, PING_EVERY_MS).unref();
   }
 
   private readonly onReady = (): void => {
