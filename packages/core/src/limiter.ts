@@ -150,6 +150,7 @@ export class RateLimiter {
     this.members = algorithm.members;
     this.keyspace = new LimiterKeyspace(prefix, algorithm.members);
     this.deadlines = own === undefined ? new Deadlines(timeoutMs) : undefined;
+    if (this.onBackendError === 'local') backend.watchInstances?.(prefix);
   }
 
   /** Decides one request for `key`, charging `cost` if allowed. Never throws for being over the limit. */

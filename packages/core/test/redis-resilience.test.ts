@@ -84,10 +84,24 @@ describe('RedisBackend connections', () => {
     mine.disconnect();
   });
 
+  it("beats under the first local limiter's prefix by default", async () => {
+    const backend = new RedisBackend({ client: server.url, heartbeatMs: 50 });
+    new RateLimiter({ algorithm: fixedWindow('1/s'), backend, onBackendError: 'local', prefix: 'fleet7' });
+    await pollUntil(async () => (await admin.zcard('fleet7:instances')) === 1, 5000);
+    expect(await admin.zcard('fleet7:instances')).toBe(1);
+    await backend.close();
+  });
+
   it('learns the number of instances from heartbeats, and forgets one that closed', async () => {
     const heartbeatKey = `beats:${Date.now()}`;
     const a = new RedisBackend({ client: server.url, heartbeatMs: 50, heartbeatKey });
     const b = new RedisBackend({ client: server.url, heartbeatMs: 50, heartbeatKey });
+    // Nothing beats until a limiter needs the count.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await admin.exists(heartbeatKey)).toBe(0);
+    for (const backend of [a, b]) {
+      new RateLimiter({ algorithm: fixedWindow('1/s'), backend, onBackendError: 'local' });
+    }
     await pollUntil(async () => a.instanceCount() === 2 && b.instanceCount() === 2, 5000);
     expect([a.instanceCount(), b.instanceCount()]).toEqual([2, 2]);
     await b.close();
@@ -102,6 +116,7 @@ describe('RedisBackend connections', () => {
   it('a configured instance count is used as is, and nothing beats', async () => {
     const heartbeatKey = `fixed:${Date.now()}`;
     const backend = new RedisBackend({ client: server.url, instances: 4, heartbeatMs: 20, heartbeatKey });
+    new RateLimiter({ algorithm: fixedWindow('1/s'), backend, onBackendError: 'local' });
     await new Promise((r) => setTimeout(r, 100));
     expect(backend.instanceCount()).toBe(4);
     expect(await admin.exists(heartbeatKey)).toBe(0);

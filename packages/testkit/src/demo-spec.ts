@@ -13,6 +13,7 @@ import type { Listening } from './http-listen.js';
 // index.js is imported only for a function called at test time, so the module cycle is harmless.
 import { redisUrlForTests } from './index.js';
 import { startRedis } from './redis-server.js';
+import { stateKeys } from './bookkeeping-keys.js';
 
 /** What every demo's app factory takes. */
 export interface DemoAppOptions {
@@ -167,7 +168,9 @@ function appCases(kind: HttpBackendKind, start: DemoUnderTest['start']): void {
       await send(url, '/api/data');
       const client = new Redis(redisUrlForTests());
       cleanups.push(async () => void (await client.quit()));
-      const keys = (await client.keys(`${prefix}:*`)).map((key) => `demo${key.slice(prefix.length)}`);
+      const keys = stateKeys(await client.keys(`${prefix}:*`)).map(
+        (key) => `demo${key.slice(prefix.length)}`,
+      );
       // Core builds key names (issue 9): the hash tag is the client alone, a route limit adds its route.
       expect(keys.sort()).toEqual([
         'demo:{h:alice}:GET /api/data:sw',

@@ -30,12 +30,12 @@ export interface RedisBackendOptions {
   breaker?: RedisBreakerOptions | false;
   /**
    * Instances sharing this Redis, which `onBackendError: 'local'` divides every limit by while Redis is out
-   * of reach (default: learned from heartbeats in Redis).
+   * of reach (default: learned from heartbeats in Redis, which start with the first 'local' limiter).
    */
   instances?: number;
   /** Time between heartbeats when `instances` is learned, in ms (default 5000; three missed = gone). */
   heartbeatMs?: number;
-  /** The key the heartbeats go to (default "distlimiter:instances"). */
+  /** The key the heartbeats go to (default "<prefix>:instances", the prefix of the first 'local' limiter). */
   heartbeatKey?: string;
   /**
    * Whether decisions run on a duplicate of a client passed in, with settings made for them (default true);
@@ -88,7 +88,6 @@ export type RedisBreakerOptions = Omit<CircuitBreakerOptions, 'backend' | 'clock
 
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_HEARTBEAT_MS = 5000;
-const DEFAULT_HEARTBEAT_KEY = 'distlimiter:instances';
 // How often an open breaker checks whether a connection that stayed up answers again.
 const PING_EVERY_MS = 200;
 // The breaker's openMs on a Cluster, unless given: see the constructor.
@@ -121,7 +120,9 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   readonly breaker: CircuitBreaker | undefined;
   private readonly decisions: RedisDecisions;
   private readonly guarded: Backend;
-  private readonly heartbeat: Heartbeat | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private readonly heartbeatKey: string | undefined;
+  private readonly heartbeatMs: number;
   private readonly configuredInstances: number | undefined;
   private readonly clockTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -159,8 +160,8 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (o.instances !== undefined) this.configuredInstances = positiveInteger(o.instances, 'instances');
     const heartbeatMs =
       o.heartbeatMs === undefined ? DEFAULT_HEARTBEAT_MS : positiveInteger(o.heartbeatMs, 'heartbeatMs');
-    const heartbeatKey = o.heartbeatKey ?? DEFAULT_HEARTBEAT_KEY;
-    if (typeof heartbeatKey !== 'string' || heartbeatKey.length === 0) {
+    const heartbeatKey = o.heartbeatKey;
+    if (heartbeatKey !== undefined && (typeof heartbeatKey !== 'string' || heartbeatKey.length === 0)) {
       throw new InvalidOptionError('heartbeatKey', heartbeatKey, 'a non-empty key name');
     }
     const breakerOptions = o.breaker === undefined ? {} : o.breaker;
@@ -210,11 +211,8 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
       this.breaker = breaker;
       this.guarded = breaker;
     }
-    if (this.configuredInstances === undefined) {
-      this.heartbeat = new Heartbeat(this.connection, heartbeatKey, heartbeatMs, () => {});
-      if (isReady(this.connection)) this.heartbeat.start();
-      else this.connection.once('ready', () => this.heartbeat!.start());
-    }
+    this.heartbeatKey = heartbeatKey;
+    this.heartbeatMs = heartbeatMs;
     // A Cluster's clocks are read on a timer (a standalone server's are sampled from every reply).
     if (this.connection.isCluster) {
       this.clockTimer = setInterval(() => {
@@ -236,6 +234,25 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   delete(space: Keyspace, key: string): void | Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
     return this.guarded.delete(space, key);
+  }
+
+  /**
+   * Starts learning the number of instances from heartbeats (unless `instances` was given): called by the
+   * first limiter on this backend whose onBackendError is 'local', with its prefix, under which the
+   * heartbeats go (`<prefix>:instances`, unless `heartbeatKey` was given). Nothing beats before that, so a
+   * backend whose limiters never decide locally writes nothing but their state.
+   */
+  watchInstances(prefix: string): void {
+    if (this.configuredInstances !== undefined || this.heartbeat !== undefined || this.closed) return;
+    const heartbeat = new Heartbeat(
+      this.connection,
+      this.heartbeatKey ?? `${prefix}:instances`,
+      this.heartbeatMs,
+      () => {},
+    );
+    this.heartbeat = heartbeat;
+    if (isReady(this.connection)) heartbeat.start();
+    else this.connection.once('ready', () => heartbeat.start());
   }
 
   /** Instances sharing this Redis, for the local fallback: configured, or learned from heartbeats. */

@@ -41,6 +41,8 @@ export interface Backend {
   readonly timeoutMs?: number;
   /** Instances sharing this backend's state, which the local fallback divides limits by; optional (1). */
   instanceCount?(): number;
+  /** Asks the backend to learn `instanceCount()` (a limiter with the local fallback, and its prefix); optional. */
+  watchInstances?(prefix: string): void;
 }
 
 /** What a backend's `health()` reports: its breaker state, the last failure and recent latency. */

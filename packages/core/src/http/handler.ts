@@ -70,6 +70,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     const s = this.settings;
     this.scope = derive?.scope ?? s.scope;
     this.headerMode = s.headers;
+    if (s.onBackendError === 'local') this.limiter.backend.watchInstances?.(this.limiter.prefix);
     this.callbacks = new Callbacks(s, this.limiter.timeoutMs, (name, error, request) =>
       this.configError(name, error, request),
     );
