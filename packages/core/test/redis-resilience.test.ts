@@ -74,6 +74,15 @@ describe('RedisBackend connections', () => {
     mine.disconnect();
   });
 
+  it("quitting the user's client closes the backend's own connection too, so nothing holds the process", async () => {
+    const mine = new Redis(server.url);
+    const backend = new RedisBackend({ client: mine, instances: 1 });
+    await new RateLimiter({ algorithm: fixedWindow('5/minute'), backend, prefix: 'quit' }).limit('k');
+    await mine.quit();
+    await pollUntil(async () => backend.connection.status === 'end', 2000);
+    expect(backend.connection.status).toBe('end');
+  });
+
   it('ownConnection: false runs them on the client itself', async () => {
     const mine = new Redis(server.url);
     await mine.ping();

@@ -181,6 +181,13 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     // The connection is ours to close when it is not the client the user handed over.
     this.connection = typeof client === 'string' || !ownConnection ? this.client : duplicateOf(this.client);
     this.ownsConnection = this.connection !== client;
+    if (this.ownsConnection && typeof client !== 'string') {
+      // The duplicate follows the client it was made from: when the app quits its client, it expects
+      // Redis to hold nothing open any more, and our connection would otherwise keep the process alive.
+      client.once('end', () => {
+        this.close().catch(() => {});
+      });
+    }
     if (this.ownsConnection) {
       // Without a listener ioredis logs every failed reconnect attempt ("Unhandled error event").
       this.connection.on('error', this.onConnectionError);

@@ -7,12 +7,12 @@ import { exactAlgorithms } from './exact-algorithms.js';
 const { url, db, calls } = JSON.parse(process.argv[2]!) as { url: string; db: number; calls: number };
 const client = new Redis(url, { db });
 // No clock: time comes from Redis TIME, as in production.
-const backend = new RedisBackend({ client });
+// The timeout is generous because thousands of calls queue on one Redis at once; exactness is the point.
+const backend = new RedisBackend({ client, timeoutMs: 60_000 });
 const limiters = Object.entries(exactAlgorithms()).map(
   ([name, algorithm]) =>
     // A prefix per algorithm: the hybrid's members must not share keys with the same rules used alone.
-    // The timeout is generous because thousands of calls queue on one Redis at once; exactness is the point.
-    [name, new RateLimiter({ algorithm, backend, prefix: `mp-${name}`, timeoutMs: 60_000 })] as const,
+    [name, new RateLimiter({ algorithm, backend, prefix: `mp-${name}` })] as const,
 );
 await client.ping();
 process.stdout.write('ready\n');
