@@ -20,8 +20,9 @@ export interface DecisionCounters {
   /** Batches the script refused because they reached Redis past their deadline (nothing charged). */
   refusedLate: number;
   /**
-   * Batches whose connection dropped with them in flight and came back too late to tell whether they ran
-   * (their kept reply had expired): their charges, if any, are not in lateReplies.
+   * Decisions (peeks aside) of batches whose connection dropped with them in flight and came back too late
+   * to tell whether they ran (their kept reply had expired; on a Cluster no reply is kept): an upper bound
+   * on charges not in lateReplies.
    */
   unverified: number;
 }
@@ -104,7 +105,6 @@ export class RedisDecisions implements Backend {
     this.batching = connection.isCluster !== true;
     this.keepsReplies = this.batching;
     connection.on('ready', this.onReady);
-    connection.on('close', this.onClose);
     if (isReady(connection)) this.onReady();
   }
 
@@ -143,7 +143,6 @@ export class RedisDecisions implements Backend {
   async close(): Promise<void> {
     this.closed = true;
     this.connection.off('ready', this.onReady);
-    this.connection.off('close', this.onClose);
   }
 
   // Takes a sample of Redis's clock, `redisMs`, read by a command whose reply arrived at `receivedAt`
@@ -158,12 +157,15 @@ export class RedisDecisions implements Backend {
     }
   }
 
-  // A 'close' while re-sends wait is a failed reconnect attempt (the drop that made them re-send came
-  // first): the server is down, so they are answered now rather than at their deadline; whether they had
-  // run is read back once it is up (verifyUnknown).
-  private readonly onClose = (): void => {
+  /**
+   * The server refused or could not be reached on a reconnect attempt (the backend passes on such errors
+   * of a connection it owns): it is down, not blinking, so re-sends waiting for it are answered now rather
+   * than at their deadline; whether they had run is read back once it is up (verifyUnknown). A connection
+   * dropped by the server (CLIENT KILL, a timeout) reconnects at once and keeps its re-sends.
+   */
+  serverUnreachable(): void {
     for (const go of [...this.waitingReady]) go(true);
-  };
+  }
 
   private readonly onReady = (): void => {
     this.everReady = true;
@@ -181,15 +183,16 @@ export class RedisDecisions implements Backend {
     const now = performance.now();
     for (const fate of this.unknown.splice(0)) {
       if (now >= fate.until) {
-        this.counters.unverified++;
+        this.counters.unverified += charging(fate.peeks);
         continue;
       }
       this.connection.get(fate.replyKey).then(
         (kept) => {
           if (kept) this.counters.lateReplies += chargedIn(kept, fate.peeks, fate.members);
         },
+        // The read itself was lost (another drop): tried again on the next connect, while the reply is kept.
         () => {
-          this.counters.unverified++;
+          this.unknown.push(fate);
         },
       );
     }
@@ -200,7 +203,7 @@ export class RedisDecisions implements Backend {
     this.fail(batch, error);
     if (!batch.sent || batch.waiters.every((w) => w.peek)) return;
     if (!this.keepsReplies) {
-      this.counters.unverified++;
+      this.counters.unverified += charging(batch.waiters.map((w) => w.peek));
       return;
     }
     this.unknown.push({
@@ -213,9 +216,9 @@ export class RedisDecisions implements Backend {
   }
 
   private wake(): void {
-    const waiting = [...this.waitingReady];
-    this.waitingReady.clear();
-    for (const go of waiting) go();
+    // Each waiter leaves the set itself once it has sent or given up; one that finds the connection
+    // gone again stays for the next ready.
+    for (const go of [...this.waitingReady]) go();
   }
 
   // Reads the server's clock. A Cluster's masters may run on machines whose clocks disagree, and a batch
@@ -274,10 +277,13 @@ export class RedisDecisions implements Backend {
     const go = (giveUp?: boolean) => {
       // A first send keeps waiting through failed attempts until its deadline (the app is starting).
       if (giveUp && !resend) return;
+      const usable = isReady(this.connection) && !Number.isNaN(this.offset);
+      const overdue = performance.now() >= batch.deadline;
+      // Woken while the connection dropped again (CLIENT KILL in a loop): wait for the next ready.
+      if (!giveUp && !overdue && !usable) return;
       clearTimeout(timer);
       this.waitingReady.delete(go);
-      const usable = isReady(this.connection) && !Number.isNaN(this.offset);
-      if (giveUp || performance.now() >= batch.deadline || !usable) {
+      if (giveUp || overdue || !usable) {
         this.lost(batch, giveUp ? notConnected() : this.late());
       } else {
         this.run(batch, script);
@@ -364,6 +370,11 @@ export function wrap(error: unknown): BackendError {
   return new BackendError(`Redis call failed: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,
   });
+}
+
+// How many decisions of a batch could charge (peeks never do).
+function charging(peeks: readonly boolean[]): number {
+  return peeks.filter((peek) => !peek).length;
 }
 
 // How many charging decisions a kept reply (":"-joined: time, then 4 integers per member per decision) allowed.

@@ -88,6 +88,8 @@ export type RedisBreakerOptions = Omit<CircuitBreakerOptions, 'backend' | 'clock
 
 const DEFAULT_TIMEOUT_MS = 1000;
 const DEFAULT_HEARTBEAT_MS = 5000;
+// Errors of a connect attempt that say the server is not there (as opposed to a connection it dropped).
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 // How often an open breaker checks whether a connection that stayed up answers again.
 const PING_EVERY_MS = 200;
 // The breaker's openMs on a Cluster, unless given: see the constructor.
@@ -334,6 +336,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
 
   // Retries fail once per reconnect attempt; only the first of an outage is news.
   private readonly onConnectionError = (error: Error): void => {
+    if (UNREACHABLE.has((error as NodeJS.ErrnoException).code ?? '')) this.decisions.serverUnreachable();
     if (this.down) return;
     this.down = true;
     if (!this.closed) this.emit('connectionError', error);
