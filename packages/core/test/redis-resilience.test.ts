@@ -24,8 +24,9 @@ async function redisNow(): Promise<number> {
 describe('the decision script', () => {
   const { members } = fixedWindow('10/minute');
   const script = composeScript(members);
-  const run = (keys: string[], deadline: number) =>
-    admin.eval(script.source, keys.length, ...keys, '', deadline, 1, 1, 0) as Promise<number[]>;
+  // use: 1 a first send (keeps its reply), 2 a re-send (answered from the kept reply, if any).
+  const run = (keys: string[], deadline: number, use = 1) =>
+    admin.eval(script.source, keys.length, ...keys, '', deadline, use, 1, 0) as Promise<number[]>;
 
   it('refuses a batch that reaches Redis past its deadline, and writes nothing', async () => {
     const reply = await run(['late:{a}:fw', 'late:{a}:fw~00000000.0'], (await redisNow()) - 1);
@@ -37,7 +38,7 @@ describe('the decision script', () => {
   it('answers a re-sent batch from the reply it kept, without charging again', async () => {
     const keys = ['again:{a}:fw', 'again:{a}:fw~00000000.1'];
     const first = await run(keys, (await redisNow()) + 5000);
-    const second = await run(keys, (await redisNow()) + 5000);
+    const second = await run(keys, (await redisNow()) + 5000, 2);
     // [time, allowed, remaining, reset, retry]: the same answer, and the count is still one.
     expect(second.slice(1)).toEqual(first.slice(1));
     expect(first.slice(1, 3)).toEqual([1, 9]);
@@ -47,8 +48,11 @@ describe('the decision script', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(6000);
     // A re-send past the deadline still gets the answer Redis gave (it ran before the deadline).
-    const late = await run(keys, (await redisNow()) - 1);
+    const late = await run(keys, (await redisNow()) - 1, 2);
     expect(late.slice(1)).toEqual(first.slice(1));
+    // A first send never looks: the same id sent as new runs again (the backend never does that).
+    const fresh = await run(keys, (await redisNow()) + 5000, 1);
+    expect(fresh.slice(1, 3)).toEqual([1, 8]);
   });
 
   it('keeps no reply for a batch that wrote nothing (peek, or refused)', async () => {

@@ -37,9 +37,11 @@ local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now = tonumber(ARGV[1]) or rnow
 `;
 
-// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, when ARGV[3]
-// is '1', the batch's reply key; ARGV holds `now` (empty: the server's clock), the caller's deadline on the
-// server's clock, the reply-key flag, then each decision's cost and peek flag. Each decision is all-or-nothing on its own M keys; decisions later in
+// Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, unless
+// ARGV[3] is '0', the batch's reply key ('1': a first send, which keeps its reply there; '2': a re-send,
+// answered from that reply if there is one); ARGV holds `now` (empty: the server's clock), the caller's
+// deadline on the server's clock, that flag, then each decision's cost and peek flag. The reply is kept
+// packed with cmsgpack (C, and exact for integers); only a re-send reads it, so a first send costs one SET. Each decision is all-or-nothing on its own M keys; decisions later in
 // the batch see what earlier ones wrote, exactly as if they had arrived one by one.
 //
 // The reply starts with the server's time, which the backend uses to map its deadlines onto that clock.
@@ -48,11 +50,11 @@ local now = tonumber(ARGV[1]) or rnow
 // twice: a batch that wrote keeps its reply under the reply key until a little after its deadline, and a
 // re-send of it (its first reply was lost with the connection) gets that reply instead of running again.
 const BATCH = `local RK, N = nil, #KEYS
-if ARGV[3] == '1' then RK = KEYS[N]; N = N - 1 end
-if RK then
+if ARGV[3] ~= '0' then RK = KEYS[N]; N = N - 1 end
+if ARGV[3] == '2' then
   local prior = redis.call('GET', RK)
   if prior then
-    local o = decode(prior)
+    local o = cmsgpack.unpack(prior)
     o[1] = rnow
     return o
   end
@@ -96,14 +98,15 @@ for d = 0, N / M - 1 do
     end
   end
 end
-if wrote and RK then redis.call('SET', RK, encode(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
+if wrote and RK then redis.call('SET', RK, cmsgpack.pack(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
 return out
 `;
 
 /**
  * Builds the script that runs a batch of decisions over these steps, with their parameters written into
- * it. ARGV: now (empty = the server's clock), the deadline (server ms), whether the last key is a reply key
- * (0|1), then cost and peek (0|1) per decision; KEYS: one per member per decision, then the reply key if any. Returns the server's time in ms, then 4
+ * it. ARGV: now (empty = the server's clock), the deadline (server ms), the reply key's use (0: none, 1: keep
+ * the reply, 2: a re-send, answer from it), then cost and peek (0|1) per decision; KEYS: one per member per
+ * decision, then the reply key if any. Returns the server's time in ms, then 4
  * integers per member per decision: allowed, remaining, reset, retry; or {time, -1} past the deadline. A
  * limiter's steps never change, so this is composed once per limiter.
  */

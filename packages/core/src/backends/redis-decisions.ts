@@ -57,6 +57,9 @@ interface Batch {
   sent?: boolean;
 }
 
+// Reads a kept reply back as a list of integers.
+const UNPACK = `local v = redis.call('GET', KEYS[1]) if v then return cmsgpack.unpack(v) end return false`;
+
 // Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
 const MAX_BATCH = 256;
 // A sample of the clock offset is trusted over a larger older one once the older is this old, so a step
@@ -186,9 +189,11 @@ export class RedisDecisions implements Backend {
         this.counters.unverified += charging(fate.peeks);
         continue;
       }
-      this.connection.get(fate.replyKey).then(
+      // Unpacked by Redis itself (the reply is kept with cmsgpack), so nothing here parses MessagePack.
+      this.connection.eval(UNPACK, 1, fate.replyKey).then(
         (kept) => {
-          if (kept) this.counters.lateReplies += chargedIn(kept, fate.peeks, fate.members);
+          if (Array.isArray(kept))
+            this.counters.lateReplies += chargedIn(kept as number[], fate.peeks, fate.members);
         },
         // The read itself was lost (another drop): tried again on the next connect, while the reply is kept.
         () => {
@@ -295,7 +300,9 @@ export class RedisDecisions implements Backend {
 
   private run(batch: Batch, script: Script): void {
     const deadline = Math.floor(batch.deadline + this.offset);
-    const args = [this.clock ? this.clock() : '', deadline, this.keepsReplies ? 1 : 0, ...batch.args];
+    // A batch sent before may have run: only then does the script look for the reply it kept.
+    const replies = this.keepsReplies ? (batch.sent ? 2 : 1) : 0;
+    const args = [this.clock ? this.clock() : '', deadline, replies, ...batch.args];
     batch.sent = true;
     this.call(script, batch.keys, args).then(
       (raw) => this.answer(batch, raw),
@@ -377,14 +384,13 @@ function charging(peeks: readonly boolean[]): number {
   return peeks.filter((peek) => !peek).length;
 }
 
-// How many charging decisions a kept reply (":"-joined: time, then 4 integers per member per decision) allowed.
-function chargedIn(kept: string, peeks: readonly boolean[], members: number): number {
-  const raw = kept.split(':');
+// How many charging decisions a kept reply (time, then 4 integers per member per decision) allowed.
+function chargedIn(kept: readonly number[], peeks: readonly boolean[], members: number): number {
   let charged = 0;
   peeks.forEach((peek, d) => {
     if (peek) return;
     let all = true;
-    for (let m = 0; m < members; m++) if (raw[1 + (d * members + m) * 4] !== '1') all = false;
+    for (let m = 0; m < members; m++) if (kept[1 + (d * members + m) * 4] !== 1) all = false;
     if (all) charged++;
   });
   return charged;
