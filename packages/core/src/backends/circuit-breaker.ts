@@ -207,7 +207,12 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
   }
 
   // Refuses, or runs `work` and records how it went; synchronous results stay synchronous.
-  private call<T>(work: () => T | Promise<T>): T | Promise<T> {
+  /**
+   * Admits one call or throws CircuitOpenError (ClosedError once closed), and returns the token `record`
+   * takes. For a backend that runs the breaker inline (RedisBackend records each call where it settles,
+   * without wrapping it in another promise); every admitted call must be recorded exactly once.
+   */
+  admit(): number {
     if (this.closed) throw new ClosedError('CircuitBreaker');
     this.refresh();
     // Thrown rather than returned as a rejected promise: refusing costs nothing, and RateLimiter and the
@@ -217,7 +222,16 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
       if (this.probes >= this.halfOpenProbes) throw new CircuitOpenError(this.lastError);
       this.probes++;
     }
-    const generation = this.generation;
+    return this.generation;
+  }
+
+  /** Records how an admitted call went: `token` from `admit`, `started` its performance.now(). */
+  record(token: number, started: number, ok: boolean, error: unknown): void {
+    this.settled(token, started, ok, error);
+  }
+
+  private call<T>(work: () => T | Promise<T>): T | Promise<T> {
+    const generation = this.admit();
     const started = performance.now();
     let result: T | Promise<T>;
     try {

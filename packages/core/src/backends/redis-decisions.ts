@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import { composeScript, REPLY_KEPT_MS, type Script } from './lua.js';
 import { type Client, isReady } from './redis-connection.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -43,6 +44,9 @@ interface Waiter {
   readonly peek: boolean;
   // Set when the caller's deadline passed first: its answer was given without Redis.
   answered: boolean;
+  // The breaker's token and the call's start, when a breaker watches the calls.
+  readonly token: number;
+  readonly started: number;
 }
 
 /** Decisions waiting to be sent together for one keyspace, and then in flight. */
@@ -73,6 +77,11 @@ const OFFSET_HOLD_MS = 5000;
  * kept, so nothing runs twice). Standalone only batches; on a Cluster every call is its own batch.
  */
 export class RedisDecisions implements Backend {
+  /**
+   * The breaker that watches every call, run inline: admitted here, recorded where the call settles (no
+   * extra promise per call, which cost a tenth of the throughput at 100 decisions in flight).
+   */
+  breaker: CircuitBreaker | undefined;
   /** What happened on the way, for health(). */
   readonly counters: DecisionCounters = { resent: 0, lateReplies: 0, refusedLate: 0, unverified: 0 };
   private readonly unknown: UnknownFate[] = [];
@@ -114,9 +123,13 @@ export class RedisDecisions implements Backend {
   evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
     const keys = space.keys(key);
+    const breaker = this.breaker;
+    // Refused at once (synchronously) while the breaker is open.
+    const token = breaker === undefined ? 0 : breaker.admit();
+    const started = breaker === undefined ? 0 : performance.now();
     let waiter!: Waiter;
     const answer = new Promise<StepOutcome[]>((resolve, reject) => {
-      waiter = { resolve, reject, peek, answered: false };
+      waiter = { resolve, reject, peek, answered: false, token, started };
     });
     let batch = this.pending.get(space);
     if (batch === undefined) {
@@ -132,7 +145,9 @@ export class RedisDecisions implements Backend {
     if (!this.batching || batch.waiters.length >= MAX_BATCH) this.flush(batch);
     return this.deadlines.race(answer, () => {
       waiter.answered = true;
-      return this.late();
+      const error = this.late();
+      breaker?.record(token, started, false, error);
+      return error;
     });
   }
 
@@ -330,15 +345,25 @@ export class RedisDecisions implements Backend {
       return;
     }
     const per = batch.space.members.length * 4;
+    const breaker = this.breaker;
     batch.waiters.forEach((w, i) => {
       const outcomes = toOutcomes(raw, 1 + i * per, per);
-      if (w.answered && !w.peek && outcomes.every((o) => o.allowed)) this.counters.lateReplies++;
+      if (w.answered) {
+        if (!w.peek && outcomes.every((o) => o.allowed)) this.counters.lateReplies++;
+      } else if (breaker !== undefined) {
+        breaker.record(w.token, w.started, true, undefined);
+      }
       w.resolve(outcomes);
     });
   }
 
   private fail(batch: Batch, error: unknown): void {
-    for (const w of batch.waiters) w.reject(error);
+    const breaker = this.breaker;
+    for (const w of batch.waiters) {
+      // A caller answered at its deadline was recorded then.
+      if (breaker !== undefined && !w.answered) breaker.record(w.token, w.started, false, error);
+      w.reject(error);
+    }
   }
 
   private scriptFor(space: Keyspace): Script {

@@ -219,6 +219,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
       breaker.on('close', () => this.emit('close'));
       this.breaker = breaker;
       this.guarded = breaker;
+      this.decisions.breaker = breaker;
     }
     this.heartbeatKey = heartbeatKey;
     this.heartbeatMs = heartbeatMs;
@@ -237,7 +238,8 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     peek: boolean,
   ): readonly StepOutcome[] | Promise<readonly StepOutcome[]> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
-    return this.guarded.evaluate(space, key, cost, peek);
+    // The breaker runs inline in the decision path (see RedisDecisions.breaker).
+    return this.decisions.evaluate(space, key, cost, peek);
   }
 
   delete(space: Keyspace, key: string): void | Promise<void> {
