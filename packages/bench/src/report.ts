@@ -75,7 +75,8 @@ export function coreMarkdown(r: CoreResults): string {
   out.push(
     `\n### Memory per key (lower is better; ratio ours / theirs in parentheses)\n\nRedis: \`MEMORY USAGE\` ` +
       `averaged over ${plan.redisSampleKeys.toLocaleString('en-US')} keys, and the growth of \`INFO memory\` ` +
-      `used_memory over ${plan.redisDeltaKeys.toLocaleString('en-US')} keys. Heap: growth of the JS heap ` +
+      `used_memory over ${plan.redisDeltaKeys.toLocaleString('en-US')} keys (read once the replies distlimiter keeps ` +
+      `about a second for re-sends have expired). Heap: growth of the JS heap ` +
       `(after forced GC) holding ${plan.heapKeys.toLocaleString('en-US')} keys in the memory backend. ` +
       `A hybrid stores one Redis key per member.\n`,
   );
