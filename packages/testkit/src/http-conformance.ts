@@ -8,6 +8,7 @@ import {
   type HttpBackendFixture,
   type HttpBackendKind,
 } from './http-fixtures.js';
+import { describeHttpFaults } from './http-faults.js';
 
 /** A running app under test. */
 export interface ConformanceApp {
@@ -35,12 +36,16 @@ export interface ConformanceOptions {
 /** Builds the standard app on one adapter and starts it listening on 127.0.0.1, port 0. */
 export type ConformanceFactory = (options: ConformanceOptions) => Promise<ConformanceApp>;
 
-/** Runs every conformance case against the adapter, once per backend (memory, redis). */
+/**
+ * Runs every conformance case against the adapter, once per backend (memory, redis), then the
+ * kill-and-restart case on a redis-server of its own (http-faults.ts).
+ */
 export function describeHttpConformance(adapter: string, factory: ConformanceFactory): void {
   describe(`${adapter} HTTP conformance`, () => {
     for (const kind of HTTP_BACKENDS) {
       describe(`${kind} backend`, () => defineCases(kind, factory));
     }
+    describeHttpFaults(adapter, factory);
   });
 }
 

@@ -23,6 +23,7 @@ export {
   NotHarnessRedisError,
 } from './redis-guard.js';
 export * from './redis-faults.js';
+export { failOnStrayOutput } from './stray-output.js';
 
 /**
  * Single lookup for the shared test Redis, so a missing globalSetup fails loudly rather than hanging.

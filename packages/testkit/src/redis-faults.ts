@@ -176,20 +176,16 @@ export interface Answer {
   readonly answeredAt: number;
 }
 
-/** Totals over every key. */
-export interface LoadTotals {
+/** Totals over every key: the tallies' counts summed, their records summed by name. */
+export interface LoadTotals extends Pick<KeyTally, 'redisAllowed' | 'redisRefused' | 'atDeadline'> {
+  /** Every call answered, however. */
   decisions: number;
-  redisAllowed: number;
-  redisRefused: number;
+  /** Calls answered by a fallback, and calls rejected. */
   fallback: number;
   rejected: number;
-  /** Rejections by error name. */
+  /** KeyTally's `rejected`, `fallback` and `rejectedEarly` over every key. */
   rejectedBy: Record<string, number>;
-  /** Fallback answers by kind and outcome. */
   fallbackBy: Record<string, number>;
-  /** Answered without Redis at their deadline (see KeyTally.atDeadline). */
-  atDeadline: number;
-  /** Rejections before their deadline, by error name (see KeyTally.rejectedEarly). */
   rejectedEarlyBy: Record<string, number>;
   /** Longest time a call took to be answered, in ms: a figure, never asserted. */
   maxLatencyMs: number;
