@@ -79,7 +79,7 @@ const OFFSET_HOLD_MS = 5000;
 export class RedisDecisions implements Backend {
   /**
    * The breaker that watches every call, run inline: admitted here, recorded where the call settles (no
-   * extra promise per call, which cost a tenth of the throughput at 100 decisions in flight).
+   * extra promise per call: wrapped, it cost about a fifth of the throughput at 100 decisions in flight).
    */
   breaker: CircuitBreaker | undefined;
   /** What happened on the way, for health(). */
