@@ -34,7 +34,15 @@ export function sha256(value: string): string {
  * count with the client at 1.2.3.4; the different separator keeps a hashed value apart from a raw one.
  */
 export function clientId(source: KeySource, value: string): string {
-  return value.length > MAX_RAW_KEY_LENGTH ? `${source}#${sha256(value)}` : `${source}:${value}`;
+  return value.length > MAX_RAW_KEY_LENGTH ? hashedClientId(source, sha256(value)) : `${source}:${value}`;
+}
+
+/**
+ * The client identity of a value known by its SHA-256 hex digest: what `clientId` gives for a long value,
+ * and what an API key always gets (see `keyIdentity`), so the raw value never reaches a key name.
+ */
+export function hashedClientId(source: KeySource, digest: string): string {
+  return `${source}#${digest}`;
 }
 
 /**
