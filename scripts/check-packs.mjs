@@ -2,7 +2,17 @@
 // manifest after publishConfig, the files shipped, and core's two entry points in both module systems
 // with ioredis absent. Needs `turbo run build` first; `pnpm test` runs it last.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,10 +62,17 @@ function checkManifest(name, dir) {
   expect(!ranges.includes('workspace:'), `${id}: a workspace: range would be published`);
 }
 
-// A directory outside the repository resolves nothing from the workspace, ioredis included.
+// A directory outside the repository resolves nothing from the workspace, ioredis included; core's own
+// dependencies (zod) are linked in, as an install would put them.
 async function checkCoreAlone(dir, out) {
   const app = path.join(out, 'app');
   mkdirSync(path.join(app, 'node_modules', '@distlimiter'), { recursive: true });
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+    const installed = realpathSync(path.join(ROOT, 'packages', 'core', 'node_modules', dependency));
+    mkdirSync(path.dirname(path.join(app, 'node_modules', dependency)), { recursive: true });
+    symlinkSync(installed, path.join(app, 'node_modules', dependency), 'dir');
+  }
   renameSync(dir, path.join(app, 'node_modules', '@distlimiter', 'core'));
   for (const file of CORE_HTTP) {
     expect(
@@ -79,6 +96,37 @@ async function checkCoreAlone(dir, out) {
     const want = JSON.stringify([true, 'function', 'ERR_DL_MISSING_DEPENDENCY']);
     expect(seen === want, `@distlimiter/core (${kind}, no ioredis): got ${seen}, expected ${want}`);
   }
+  await checkBin(app, manifest);
+}
+
+// `npx distlimiter validate <file>` in a project that installed core: exit 0 for a valid file, 1 otherwise.
+async function checkBin(app, manifest) {
+  const bin = path.join(app, 'node_modules/@distlimiter/core', manifest.bin?.distlimiter ?? '-');
+  expect(existsSync(bin), '@distlimiter/core: the distlimiter bin is not in the tarball');
+  if (!existsSync(bin)) return;
+  expect(
+    readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node'),
+    '@distlimiter/core: the bin has no #! line',
+  );
+  expect(
+    existsSync(path.join(app, 'node_modules/@distlimiter/core/schema/distlimiter.schema.json')),
+    '@distlimiter/core: schema/distlimiter.schema.json is not in the tarball',
+  );
+  const files = {
+    'good.json': { version: 1, defaultTier: 'free', tiers: { free: { rate: '10/minute' } } },
+    'bad.json': { version: 1, defaultTier: 'gold', tiers: { free: { rate: '10/minnute' } } },
+  };
+  for (const [name, doc] of Object.entries(files)) writeFileSync(path.join(app, name), JSON.stringify(doc));
+  for (const [name, want] of [
+    ['good.json', 0],
+    ['bad.json', 1],
+  ]) {
+    const code = await run(process.execPath, [bin, 'validate', name], { cwd: app }).then(
+      () => 0,
+      (error) => error.code,
+    );
+    expect(code === want, `@distlimiter/core: distlimiter validate ${name} exited ${code}, expected ${want}`);
+  }
 }
 
 const out = mkdtempSync(path.join(os.tmpdir(), 'distlimiter-packs-'));
@@ -94,5 +142,5 @@ if (problems.length) {
   process.exit(1);
 }
 console.log(
-  `Pack check: ${PUBLIC.length} packages pack cleanly; core loads from its tarball without ioredis.`,
+  `Pack check: ${PUBLIC.length} packages pack cleanly; core loads from its tarball without ioredis, and its distlimiter bin validates.`,
 );

@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // Named entries give dist/index.* and dist/http.*, the files package.json's exports point at.
-  entry: { index: 'src/index.ts', http: 'src/http/index.ts' },
+  // Named entries give dist/index.* and dist/http.*, the files package.json's exports point at, and
+  // dist/cli.js, the `distlimiter` bin (its "#!" line is kept, and tsup makes the file executable).
+  entry: { index: 'src/index.ts', http: 'src/http/index.ts', cli: 'src/cli.ts' },
   format: ['esm', 'cjs'],
   // Both entries share one copy of each class, in the CommonJS build too, so instanceof holds across them.
   splitting: true,

@@ -13,7 +13,8 @@ export type DistLimiterErrorCode =
   | 'ERR_DL_CLOSED'
   | 'ERR_DL_CALLBACK_TIMEOUT'
   | 'ERR_DL_LIMITED'
-  | 'ERR_DL_MISSING_DEPENDENCY';
+  | 'ERR_DL_MISSING_DEPENDENCY'
+  | 'ERR_DL_CONFIG';
 
 /** Base class of every error distlimiter throws. */
 export class DistLimiterError extends Error {
@@ -46,23 +47,25 @@ export class InvalidOptionError extends DistLimiterError {
   readonly field: string;
   /** The value that was rejected. */
   readonly value: unknown;
+  /** What a valid value looks like, e.g. `a positive integer`. */
+  readonly expected: string;
 
   constructor(field: string, value: unknown, expected: string, code: DistLimiterErrorCode = 'ERR_DL_OPTION') {
     super(code, `Invalid ${field}: got ${describeValue(value)}; expected ${expected}.`);
     this.field = field;
     this.value = value;
+    this.expected = expected;
   }
 }
+
+/** What a rate string looks like, as every error about one says it. */
+export const EXPECTED_RATE =
+  'a rate like "100/minute", "10/s", "5000/hour", "1000/day" or "20/30s" (count/[n]unit with unit ms, s, m, h or d)';
 
 /** A rate string such as "100/minute" could not be parsed. */
 export class InvalidRateError extends InvalidOptionError {
   constructor(field: string, value: unknown) {
-    super(
-      field,
-      value,
-      'a rate like "100/minute", "10/s", "5000/hour", "1000/day" or "20/30s" (count/[n]unit with unit ms, s, m, h or d)',
-      'ERR_DL_RATE',
-    );
+    super(field, value, EXPECTED_RATE, 'ERR_DL_RATE');
   }
 }
 
@@ -165,5 +168,34 @@ export class MissingDependencyError extends DistLimiterError {
       { cause },
     );
     this.dependency = dependency;
+  }
+}
+
+/** One problem in a configuration document: where it is (a path like `tiers.free.rate`, "" for the whole document) and what. */
+export interface ConfigProblem {
+  /** Dotted path to the offending field, e.g. `tiers.free.rate` or `rules[1].match.path`; "" for the document. */
+  readonly path: string;
+  /** What is wrong and what was expected, e.g. `"10/minnute" is not a rate like "100/minute", ...`. */
+  readonly message: string;
+}
+
+/** Renders a problem as one line, `path: message`. */
+export function formatProblem(problem: ConfigProblem): string {
+  return problem.path ? `${problem.path}: ${problem.message}` : problem.message;
+}
+
+/** A configuration document is invalid; `problems` lists every problem found, each with its path. */
+export class InvalidConfigError extends DistLimiterError {
+  /** Every problem found, in document order where possible. */
+  readonly problems: readonly ConfigProblem[];
+  /** Where the document came from (a file path), when it was read from a file. */
+  readonly source: string | undefined;
+
+  constructor(problems: readonly ConfigProblem[], source?: string) {
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    const lines = problems.map((p) => `\n  - ${formatProblem(p)}`).join('');
+    super('ERR_DL_CONFIG', `Invalid configuration${source ? ` in ${source}` : ''} (${count}):${lines}`);
+    this.problems = Object.freeze([...problems]);
+    this.source = source;
   }
 }

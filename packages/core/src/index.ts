@@ -16,6 +16,9 @@ export {
   CircuitOpenError,
   ClosedError,
   MissingDependencyError,
+  InvalidConfigError,
+  type ConfigProblem,
+  formatProblem,
 } from './errors.js';
 export {
   RateLimiter,
@@ -51,6 +54,22 @@ export {
   type CircuitState,
 } from './backends/circuit-breaker.js';
 export type { Duration } from './policy/duration.js';
+export {
+  HTTP_METHODS,
+  type HttpMethod,
+  type ConfigDocument,
+  type ConfigInput,
+  type TierConfig,
+  type RuleConfig,
+  type RuleInput,
+  type RuleMatch,
+  type RuleKeyBy,
+  type RuleTierOverride,
+  type RateSpec,
+  type ApiKeySource,
+} from './policy/config/document.js';
+export { parseConfig, checkConfig, type ConfigCheck } from './policy/config/validate.js';
+export { loadConfigFile, checkConfigFile } from './policy/config/load-file.js';
 export { HttpLimiter } from './http/handler.js';
 export { ip, header, type IpKeyOptions } from './http/keys.js';
 export type {

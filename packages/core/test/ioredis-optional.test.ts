@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,6 +69,13 @@ describe('@distlimiter/core without ioredis installed', () => {
     // A copy outside the repository has no node_modules above it, so nothing can resolve ioredis.
     cpSync(path.join(REPO_ROOT, 'packages/core/src'), path.join(copy, 'src'), { recursive: true });
     writeFileSync(path.join(copy, 'package.json'), '{ "type": "module" }');
+    // Core's own dependencies (zod) are linked in, as an install would put them; ioredis, a peer, is not.
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages/core/package.json'), 'utf8'));
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+      const link = path.join(copy, 'node_modules', dependency);
+      mkdirSync(path.dirname(link), { recursive: true });
+      symlinkSync(realpathSync(path.join(REPO_ROOT, 'packages/core/node_modules', dependency)), link, 'dir');
+    }
     const script = path.join(REPO_ROOT, 'packages/core/test/support/without-ioredis.ts');
     const entry = pathToFileURL(path.join(copy, 'src/index.ts')).href;
     const { NODE_PATH: _, ...env } = process.env;
