@@ -1,7 +1,6 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { InvalidOptionError } from '../src/errors.js';
 import { clientId, MAX_RAW_KEY_LENGTH } from '../src/key-names.js';
 import {
   ApiKeys,
@@ -11,20 +10,11 @@ import {
   SHA256_PREFIX,
   sha256Hex,
 } from '../src/policy/api-keys.js';
+import { thrown } from './support/thrown.js';
 
 const ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const DEMO = 'demo_free_key_123';
 const DEMO_DIGEST = 'fe279956530efc4009f3deaef3a35b040f26c4a56ee7a65285c99463c182afa3';
-
-function thrown(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
 
 describe('sha256Hex', () => {
   test('is the lowercase hex SHA-256 of the UTF-8 bytes, as sha256sum prints it', () => {

@@ -10,16 +10,7 @@ import {
   keyStoreErrorPolicy,
 } from '../src/policy/key-store.js';
 import { FakeClock } from './support/clock.js';
-
-function thrown(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
+import { thrown } from './support/thrown.js';
 
 /** A keyStore function over a table, counting its calls per key. */
 function counted(table: Record<string, string>, async = false) {

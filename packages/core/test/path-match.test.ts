@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { InvalidOptionError } from '../src/errors.js';
 import { compileMethods, compilePathPattern, pathSegments } from '../src/policy/path-match.js';
+import { thrown } from './support/thrown.js';
 
 /** The obvious recursive definition, on segment lists: what the compiled matcher must agree with. */
 function reference(pattern: readonly string[], segments: readonly string[]): boolean {
@@ -13,16 +13,6 @@ function reference(pattern: readonly string[], segments: readonly string[]): boo
   }
   if (segments.length === 0) return false;
   return (head === '*' || head === segments[0]) && reference(rest, segments.slice(1));
-}
-
-function thrown(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
 }
 
 const literal = fc.constantFrom('a', 'b', 'c');

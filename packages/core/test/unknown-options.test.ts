@@ -1,15 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { fixedWindow, InvalidOptionError, MemoryBackend, RateLimiter, RedisBackend } from '../src/index.js';
-
-function thrown(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
+import { fixedWindow, MemoryBackend, RateLimiter, RedisBackend } from '../src/index.js';
+import { thrown } from './support/thrown.js';
 
 describe('unknown options are refused with a suggestion, like the HTTP options', () => {
   test('RateLimiter', () => {
