@@ -45,7 +45,7 @@ export {
   type RedisBackendHealth,
   type RedisBreakerOptions,
 } from './backends/redis.js';
-export { shareOf } from './backends/fleet-share.js';
+export { shareOf } from './algorithms/share.js';
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,

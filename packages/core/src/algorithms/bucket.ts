@@ -1,5 +1,6 @@
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
+import type { ShareFn } from './share.js';
 import { type Algorithm, type AlgorithmStep, admitted, quad, rejected, tooCostly } from './types.js';
 
 // The step both buckets run: a token bucket's tokens taken and a leaky bucket's level are one number, the
@@ -78,6 +79,13 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
   );
 }
 
+// One instance's bucket (see shareOf): capacity divided, at least one, refilled n times slower.
+const bucketShare: ShareFn = ([capacity, rate, per], n) => {
+  const share = Math.max(1, Math.floor(capacity! / n));
+  const slower = per! * n;
+  return { params: [share, rate!, slower], limit: share, windowMs: Math.ceil((share * slower) / rate!) };
+};
+
 /** Builds either bucket: `capacity` units, refilled (or leaked) at `rate`; they differ only in name. */
 export function bucketStep(
   name: string,
@@ -98,5 +106,6 @@ export function bucketStep(
     params: [capacity, rate.limit, rate.windowMs],
     lua: LUA,
     fn: step,
+    share: bucketShare,
   });
 }

@@ -1,3 +1,4 @@
+import type { ShareFn } from './share.js';
 import type { Algorithm, AlgorithmStep, StepResult } from './types.js';
 
 /** The pure step of an algorithm, with its parameters passed in the same order as to the Lua twin. */
@@ -12,6 +13,8 @@ export interface StepDefinition {
   params: readonly number[];
   lua: string;
   fn: StepFn;
+  /** How the parameters divide among instances (the local fallback); unset: the step is not shared. */
+  share?: ShareFn;
 }
 
 /** Builds a single-step algorithm, usable alone or as a member of `hybrid`. */
@@ -25,8 +28,7 @@ export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
     params: Object.freeze([...params]),
     lua: def.lua,
     step: (s: number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
-    withParams: (p: readonly number[], limit: number, windowMs: number): AlgorithmStep =>
-      defineStep({ ...def, params: p, limit, windowMs }),
+    share: def.share && ((n: number): AlgorithmStep => defineStep({ ...def, ...def.share!(params, n) })),
   } as unknown as Algorithm & AlgorithmStep;
   (algorithm as { members: readonly AlgorithmStep[] }).members = Object.freeze([algorithm]);
   return Object.freeze(algorithm);

@@ -1,5 +1,6 @@
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
+import { windowShare } from './share.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
@@ -46,6 +47,7 @@ export function fixedWindow(options: string | WindowOptions): Algorithm & Algori
     params: [limit, windowMs],
     lua: LUA,
     fn: step,
+    share: windowShare,
   });
 }
 

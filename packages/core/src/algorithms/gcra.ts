@@ -2,6 +2,7 @@ import { parseDuration, type Duration } from '../policy/duration.js';
 import { parseRate } from '../policy/rate.js';
 import { assertExactProduct, plainObject, positiveInteger } from '../policy/validate.js';
 import { defineStep } from './define.js';
+import type { ShareFn } from './share.js';
 import { type Algorithm, type AlgorithmStep, admitted, quad, rejected, tooCostly } from './types.js';
 
 /** GCRA options: `limit` requests per `period`, with bursts of up to `burst` at once. */
@@ -76,8 +77,16 @@ export function gcra(options: string | GcraOptions): Algorithm & AlgorithmStep {
     params: [limit, period, burst],
     lua: LUA,
     fn: step,
+    share: gcraShare,
   });
 }
+
+// One instance's pacing (see shareOf): the period n times longer, the burst divided, at least one.
+const gcraShare: ShareFn = ([limit, period, burst], n) => {
+  const share = Math.max(1, Math.floor(burst! / n));
+  const slower = period! * n;
+  return { params: [limit!, slower, share], limit: share, windowMs: Math.ceil((share * slower) / limit!) };
+};
 
 function step(p: readonly number[], s: number[] | undefined, now: number, cost: number) {
   const L = p[0]!;

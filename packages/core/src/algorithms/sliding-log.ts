@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { defineStep } from './define.js';
+import { windowShare } from './share.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
 
@@ -78,6 +79,7 @@ export function slidingLog(options: string | WindowOptions): Algorithm & Algorit
     params: [limit, windowMs],
     lua: LUA,
     fn: step,
+    share: windowShare,
   });
 }
 

@@ -1,5 +1,6 @@
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
+import { windowShare } from './share.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, quad, rejected, tooCostly } from './types.js';
 
@@ -72,6 +73,7 @@ export function slidingWindow(options: string | WindowOptions): Algorithm & Algo
     params: [limit, windowMs],
     lua: LUA,
     fn: step,
+    share: windowShare,
   });
 }
 

@@ -46,11 +46,8 @@ export interface AlgorithmStep {
    * state, whatever the parameters: a key never gains or loses anything by being dropped on time.
    */
   step(state: number[] | undefined, now: number, cost: number): StepResult;
-  /**
-   * The same algorithm under other parameters (same layout as `params`), reporting `limit` and `windowMs`:
-   * how the local fallback builds one instance's share of a limit.
-   */
-  withParams?(params: readonly number[], limit: number, windowMs: number): AlgorithmStep;
+  /** This step cut to one instance's share of `instances` (the local fallback; see `shareOf`). */
+  share?(instances: number): AlgorithmStep;
 }
 
 /** An algorithm as the limiter sees it: one or more steps that must all allow a request. */

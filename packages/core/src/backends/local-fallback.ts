@@ -1,5 +1,5 @@
 import type { AlgorithmStep, StepOutcome } from '../algorithms/types.js';
-import { shareOf } from './fleet-share.js';
+import { shareOf } from '../algorithms/share.js';
 import { MemoryBackend } from './memory.js';
 import type { Backend, Keyspace } from './types.js';
 
