@@ -10,7 +10,7 @@ import {
   InvalidOptionError,
 } from '../errors.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
-import { positiveInteger } from '../policy/validate.js';
+import { positiveInteger, positiveIntegerOr } from '../policy/validate.js';
 import { type Backend, type BackendHealth, type Clock, isBackend, type Keyspace } from './types.js';
 
 /** Options of a CircuitBreaker. */
@@ -136,10 +136,10 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
       throw new InvalidOptionError('backend', o.backend, 'a backend such as new RedisBackend(...)');
     }
     this.backend = o.backend;
-    this.failureThreshold = optionalInteger(o.failureThreshold, 'failureThreshold', 5);
-    this.openMs = optionalInteger(o.openMs, 'openMs', 5000);
-    this.halfOpenProbes = optionalInteger(o.halfOpenProbes, 'halfOpenProbes', 1);
-    this.successThreshold = optionalInteger(o.successThreshold, 'successThreshold', 1);
+    this.failureThreshold = positiveIntegerOr(o.failureThreshold, 'failureThreshold', 5);
+    this.openMs = positiveIntegerOr(o.openMs, 'openMs', 5000);
+    this.halfOpenProbes = positiveIntegerOr(o.halfOpenProbes, 'halfOpenProbes', 1);
+    this.successThreshold = positiveIntegerOr(o.successThreshold, 'successThreshold', 1);
     this.timeoutMs = o.timeoutMs === undefined ? undefined : positiveInteger(o.timeoutMs, 'timeoutMs');
     if (
       o.failureRatio !== undefined &&
@@ -152,8 +152,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> implement
       );
     }
     this.failureRatio = o.failureRatio as number | undefined;
-    this.windowMs = optionalInteger(o.windowMs, 'windowMs', 10_000);
-    this.minimumCalls = optionalInteger(o.minimumCalls, 'minimumCalls', 20);
+    this.windowMs = positiveIntegerOr(o.windowMs, 'windowMs', 10_000);
+    this.minimumCalls = positiveIntegerOr(o.minimumCalls, 'minimumCalls', 20);
     if (o.clock !== undefined && typeof o.clock !== 'function') {
       throw new InvalidOptionError('clock', o.clock, 'a function returning milliseconds');
     }
@@ -355,8 +355,4 @@ function isOutage(error: unknown): boolean {
 // Non-negative even for a clock before 1970, where % alone would give a negative index.
 function bucketOf(slot: number): number {
   return ((slot % WINDOW_BUCKETS) + WINDOW_BUCKETS) % WINDOW_BUCKETS;
-}
-
-function optionalInteger(value: unknown, field: string, fallback: number): number {
-  return value === undefined ? fallback : positiveInteger(value, field);
 }

@@ -1,7 +1,7 @@
 import type { StepOutcome, StepResult } from '../algorithms/types.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
-import { positiveInteger } from '../policy/validate.js';
+import { positiveIntegerOr } from '../policy/validate.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
 /** Options of the embedded memory backend. */
@@ -53,7 +53,7 @@ export class MemoryBackend implements Backend {
 
   constructor(options: MemoryBackendOptions = {}) {
     knownKeys(options, MEMORY_BACKEND_OPTION_KEYS, 'MemoryBackend options');
-    this.maxKeys = options.maxKeys === undefined ? 1_000_000 : positiveInteger(options.maxKeys, 'maxKeys');
+    this.maxKeys = positiveIntegerOr(options.maxKeys, 'maxKeys', 1_000_000);
     if (options.clock !== undefined && typeof options.clock !== 'function') {
       throw new InvalidOptionError('clock', options.clock, 'a function returning milliseconds');
     }

@@ -104,6 +104,7 @@ export class RedisDecisions implements Backend {
   private readonly batchTag = randomBytes(4).toString('hex');
   private batchCount = 0;
   private closed = false;
+  private clockTimer: NodeJS.Timeout | undefined;
 
   constructor(
     /** The connection decisions run on (the backend's own). */
@@ -118,6 +119,12 @@ export class RedisDecisions implements Backend {
     this.keepsReplies = this.batching;
     connection.on('ready', this.onReady);
     if (isReady(connection)) this.onReady();
+    // A Cluster's clocks are read on a timer (a standalone server's are sampled from every reply).
+    if (connection.isCluster) {
+      this.clockTimer = setInterval(() => {
+        if (isReady(connection)) this.readClock().catch(() => {});
+      }, OFFSET_HOLD_MS).unref();
+    }
   }
 
   evaluate(space: Keyspace, key: string, cost: number, peek: boolean): Promise<StepOutcome[]> {
@@ -160,6 +167,7 @@ export class RedisDecisions implements Backend {
   /** Stops taking calls; the connection is closed by its owner. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.clockTimer);
     this.connection.off('ready', this.onReady);
   }
 
@@ -243,9 +251,8 @@ export class RedisDecisions implements Backend {
 
   // Reads the server's clock. A Cluster's masters may run on machines whose clocks disagree, and a batch
   // may run on any of them: the lowest offset among them is the bound, read again on every (re)connect and
-  // every OFFSET_HOLD_MS by the backend (its replies are not sampled, since which node sent one is unknown).
-  /** Reads Redis's clock again (every master's, on a Cluster) to map deadlines onto it. */
-  async readClock(): Promise<void> {
+  // every OFFSET_HOLD_MS (its replies are not sampled, since which node sent one is unknown).
+  private async readClock(): Promise<void> {
     if (!this.connection.isCluster) {
       const [s, us] = await (this.connection as Redis).time();
       this.calibrate(Number(s) * 1000 + Math.floor(Number(us) / 1000), performance.now());

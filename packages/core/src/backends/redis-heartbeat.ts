@@ -29,7 +29,6 @@ export class Heartbeat {
     readonly key: string,
     /** Time between beats in ms. */
     readonly everyMs: number,
-    private readonly afterBeat: () => void,
   ) {}
 
   /** Beats now and then every `everyMs`. */
@@ -49,7 +48,6 @@ export class Heartbeat {
     this.connection.eval(BEAT, 1, this.key, this.id, this.everyMs * 3).then(
       (count) => {
         this.instances = Math.max(1, Number(count));
-        this.afterBeat();
       },
       // A failed beat changes nothing: the count stays, and the decision path reports the outage.
       () => {},

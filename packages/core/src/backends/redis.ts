@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
-import { positiveInteger } from '../policy/validate.js';
+import { positiveInteger, positiveIntegerOr } from '../policy/validate.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { type Client, connectUrl, duplicateOf, isReady } from './redis-connection.js';
 import { type DecisionCounters, RedisDecisions } from './redis-decisions.js';
@@ -126,7 +126,6 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   private readonly heartbeatKey: string | undefined;
   private readonly heartbeatMs: number;
   private readonly configuredInstances: number | undefined;
-  private readonly clockTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   // False when decisions run on the client the user handed over, which is theirs to close.
   private readonly ownsConnection: boolean;
@@ -157,11 +156,9 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (o.clock !== undefined && typeof o.clock !== 'function') {
       throw new InvalidOptionError('clock', o.clock, 'a function returning milliseconds');
     }
-    this.timeoutMs =
-      o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInteger(o.timeoutMs, 'timeoutMs');
+    this.timeoutMs = positiveIntegerOr(o.timeoutMs, 'timeoutMs', DEFAULT_TIMEOUT_MS);
     if (o.instances !== undefined) this.configuredInstances = positiveInteger(o.instances, 'instances');
-    const heartbeatMs =
-      o.heartbeatMs === undefined ? DEFAULT_HEARTBEAT_MS : positiveInteger(o.heartbeatMs, 'heartbeatMs');
+    const heartbeatMs = positiveIntegerOr(o.heartbeatMs, 'heartbeatMs', DEFAULT_HEARTBEAT_MS);
     const heartbeatKey = o.heartbeatKey;
     if (heartbeatKey !== undefined && (typeof heartbeatKey !== 'string' || heartbeatKey.length === 0)) {
       throw new InvalidOptionError('heartbeatKey', heartbeatKey, 'a non-empty key name');
@@ -223,12 +220,6 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     }
     this.heartbeatKey = heartbeatKey;
     this.heartbeatMs = heartbeatMs;
-    // A Cluster's clocks are read on a timer (a standalone server's are sampled from every reply).
-    if (this.connection.isCluster) {
-      this.clockTimer = setInterval(() => {
-        if (isReady(this.connection)) this.decisions.readClock().catch(() => {});
-      }, 5000).unref();
-    }
   }
 
   evaluate(
@@ -259,7 +250,6 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
       this.connection,
       this.heartbeatKey ?? `${prefix}:instances`,
       this.heartbeatMs,
-      () => {},
     );
     this.heartbeat = heartbeat;
     if (isReady(this.connection)) heartbeat.start();
@@ -291,7 +281,6 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.clockTimer);
     clearTimeout(this.pingTimer);
     await this.heartbeat?.stop();
     await this.decisions.close();

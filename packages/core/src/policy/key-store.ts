@@ -3,7 +3,7 @@ import { Deadlines } from '../deadlines.js';
 import { CallbackTimeoutError, InvalidOptionError } from '../errors.js';
 import { sha256 } from '../key-names.js';
 import { keysOf, knownKeys } from './known-keys.js';
-import { positiveInteger } from './validate.js';
+import { positiveIntegerOr } from './validate.js';
 
 /**
  * The app's own lookup of an API key (its database): the key's tier name, or undefined or null when the key
@@ -137,11 +137,10 @@ export class KeyStore {
     }
     this.fn = o.lookup;
     this.field = field;
-    this.maxEntries =
-      o.maxEntries === undefined ? 10_000 : positiveInteger(o.maxEntries, `${field}.maxEntries`);
-    this.ttlMs = o.ttlMs === undefined ? 60_000 : positiveInteger(o.ttlMs, `${field}.ttlMs`);
-    this.missTtlMs = o.missTtlMs === undefined ? 10_000 : positiveInteger(o.missTtlMs, `${field}.missTtlMs`);
-    this.timeoutMs = o.timeoutMs === undefined ? 1000 : positiveInteger(o.timeoutMs, `${field}.timeoutMs`);
+    this.maxEntries = positiveIntegerOr(o.maxEntries, `${field}.maxEntries`, 10_000);
+    this.ttlMs = positiveIntegerOr(o.ttlMs, `${field}.ttlMs`, 60_000);
+    this.missTtlMs = positiveIntegerOr(o.missTtlMs, `${field}.missTtlMs`, 10_000);
+    this.timeoutMs = positiveIntegerOr(o.timeoutMs, `${field}.timeoutMs`, 1000);
     this.onKeyStoreError = keyStoreErrorPolicy(o.onKeyStoreError, `${field}.onKeyStoreError`);
     if (o.clock !== undefined && typeof o.clock !== 'function') {
       throw new InvalidOptionError(`${field}.clock`, o.clock, 'a function returning milliseconds');

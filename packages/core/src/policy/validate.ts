@@ -6,6 +6,11 @@ export function positiveInteger(value: unknown, field: string): number {
   throw new InvalidOptionError(field, value, 'a positive integer');
 }
 
+/** `positiveInteger(value, field)`, or `fallback` when the value is unset. */
+export function positiveIntegerOr(value: unknown, field: string, fallback: number): number {
+  return value === undefined ? fallback : positiveInteger(value, field);
+}
+
 /** Throws when a product of parameters would leave exact integer arithmetic, naming the fields involved. */
 export function assertExactProduct(field: string, value: unknown, ...factors: number[]): void {
   const product = factors.reduce((a, b) => a * b, 1);
