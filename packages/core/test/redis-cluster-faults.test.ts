@@ -1,9 +1,13 @@
-import { appendFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, type Decision, fixedWindow, RateLimiter, RedisBackend } from '../src/index.js';
 import { pollUntil } from './support/redis.js';
-import { type ClusterNodeInfo, type RedisClusterInstance, startRedisCluster } from './support/testkit.js';
+import {
+  type ClusterNodeInfo,
+  type RedisClusterInstance,
+  reportFigure,
+  startRedisCluster,
+} from './support/testkit.js';
 
 // Real faults on a 3-master, 3-replica cluster of our own (issue 10): a master SIGKILLed and a slot moved
 // while decisions run. Durations (failover, back on Redis, migration) are measured and reported as
@@ -218,13 +222,9 @@ async function settledCounts(cluster: Cluster, limiter: RateLimiter, keys: reado
   return last;
 }
 
-/** Prints a measured figure in one labelled line, and keeps it in a JSONL file when DISTLIMITER_FIGURES is set. */
-function reportFigure(label: string, text: string, data: Record<string, unknown>): void {
-  console.info(`[figure] ${label}: ${text}`);
-  if (process.env.DISTLIMITER_FIGURES) {
-    const line = { figure: label, at: new Date().toISOString(), ...data };
-    appendFileSync('/tmp/distlimiter-figures.jsonl', `${JSON.stringify(line)}\n`);
-  }
+/** Reports a figure through the testkit's reporter, with its one-line summary kept beside the data. */
+function reportClusterFigure(label: string, summary: string, data: Record<string, unknown>): void {
+  reportFigure(label, { summary, ...data });
 }
 
 /** Top rejection groups, most frequent first, for the figure lines and failure messages. */
@@ -320,7 +320,7 @@ describe('RedisBackend on a 3-master, 3-replica cluster under load', () => {
     } finally {
       await load.stop();
     }
-    reportFigure(
+    reportClusterFigure(
       'cluster slot migration',
       `slot ${slot} (${moved} keys) moved in ${migrationMs} ms under load; ${load.decisions} decisions, ${load.rejections} rejected ${JSON.stringify(topMessages(load, 3))}`,
       {
@@ -400,7 +400,7 @@ describe('RedisBackend on a 3-master, 3-replica cluster under load', () => {
     const healthy = span
       ? `refused from +${span[0] - killedAt} to +${span[1] - killedAt} ms`
       : 'never refused';
-    reportFigure(
+    reportClusterFigure(
       'cluster master kill',
       `failover ${failoverMs} ms, back on Redis ${back}; surviving masters' keys ${healthy}; ${load.decisions} decisions, ${load.rejections} rejected ${JSON.stringify(topMessages(load, 3))}`,
       {
@@ -439,7 +439,7 @@ describe('RedisBackend on a 3-master, 3-replica cluster under load', () => {
     expect(offVictim.slice(0, 5)).toEqual([]);
     const exact = elsewhere.filter((k) => load.tallies.get(k)!.unsure === 0).length;
     const lost = onVictim.reduce((n, k) => n + Math.max(0, load.tallies.get(k)!.allowed - counts.get(k)!), 0);
-    reportFigure(
+    reportClusterFigure(
       'cluster master kill counts',
       `${exact} of ${elsewhere.length} surviving keys exact; ${lost} allowed decisions on the killed master not in Redis after the failover`,
       { exactKeys: exact, survivingKeys: elsewhere.length, lostOnVictim: lost },
@@ -451,7 +451,9 @@ describe('RedisBackend on a 3-master, 3-replica cluster under load', () => {
     const restartMs = Date.now() - restartStarted;
     const rejoined = (await instance.topology()).replicas.find((r) => r.port === victim.port);
     expect(rejoined?.masterId).toBe(promoted!.id);
-    reportFigure('cluster killed master rejoined', `as a synced replica in ${restartMs} ms`, { restartMs });
+    reportClusterFigure('cluster killed master rejoined', `as a synced replica in ${restartMs} ms`, {
+      restartMs,
+    });
     expect((await limiter.limit(onVictim[0]!)).allowed).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ export {
   type RedisClusterInstance,
   type RedisInstance,
   redisUrlForTests,
+  reportFigure,
   startRedis,
   startRedisCluster,
 } from '../../../testkit/src/index.js';
