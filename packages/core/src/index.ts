@@ -69,7 +69,29 @@ export {
   type ApiKeySource,
 } from './policy/config/document.js';
 export { parseConfig, checkConfig, type ConfigCheck } from './policy/config/validate.js';
-export { loadConfigFile, checkConfigFile } from './policy/config/load-file.js';
+export {
+  loadConfigFile,
+  checkConfigFile,
+  loadConfigFileSync,
+  checkConfigFileSync,
+} from './policy/config/load-file.js';
+export {
+  compileConfig,
+  rateAlgorithm,
+  type ConfigSnapshot,
+  type CompiledTier,
+  type CompiledRule,
+  type CompileConfigOptions,
+  type KeyTier,
+} from './policy/snapshot.js';
+export {
+  KeyStore,
+  type KeyStoreFunction,
+  type KeyStoreOptions,
+  type KeyStoreErrorPolicy,
+  type KeyStoreOutcome,
+} from './policy/key-store.js';
+export { keyIdentity, sha256Hex } from './policy/api-keys.js';
 export { HttpLimiter } from './http/handler.js';
 export { ip, header, type IpKeyOptions } from './http/keys.js';
 export type {
@@ -79,4 +101,7 @@ export type {
   HeaderMode,
   HttpLimitOptions,
   HttpLimiterEvents,
+  RateFunction,
+  ConfigSourceLike,
 } from './http/types.js';
+export { UNAUTHORIZED_BODY, SHADOW_HEADER } from './http/tiered.js';

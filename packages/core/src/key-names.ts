@@ -98,6 +98,20 @@ export function memberNames(members: readonly AlgorithmStep[]): string[] {
   });
 }
 
+/** Steps counted under one scope: one part of a PartsKeyspace. */
+export interface KeyspacePart {
+  /** The scope the part counts under; undefined for the app-wide count. */
+  readonly scope: string | undefined;
+  /** Its steps, named as in a LimiterKeyspace of the same scope. */
+  readonly members: readonly AlgorithmStep[];
+}
+
+// The end of each member's key name after the client: the scope segment and the member's name.
+function tailsOf(part: KeyspacePart): string[] {
+  const scopePart = part.scope === undefined ? '' : `${scopeSegment(part.scope)}:`;
+  return memberNames(part.members).map((m) => `}:${scopePart}${m}`);
+}
+
 /**
  * The keyspace of one RateLimiter under one scope: namespaces built once, key names built per call. The
  * memory backend keys its tables by `names` and stores the client as is; Redis stores `keys(client)`.
@@ -105,16 +119,21 @@ export function memberNames(members: readonly AlgorithmStep[]): string[] {
 export class LimiterKeyspace implements Keyspace {
   readonly members: readonly AlgorithmStep[];
   readonly names: readonly string[];
-  /** The scope these keys belong to; undefined for an app-wide limit. */
+  /** The scope these keys belong to; undefined for an app-wide limit (or several scopes, see PartsKeyspace). */
   readonly scope: string | undefined;
   private readonly head: string;
   private readonly tails: readonly string[];
 
-  constructor(prefix: string, members: readonly AlgorithmStep[], scope?: string) {
-    this.members = members;
-    this.scope = scope;
-    const scopePart = scope === undefined ? '' : `${scopeSegment(scope)}:`;
-    this.tails = memberNames(members).map((m) => `}:${scopePart}${m}`);
+  constructor(
+    prefix: string,
+    members: readonly AlgorithmStep[],
+    scope?: string,
+    parts?: readonly KeyspacePart[],
+  ) {
+    const all = parts ?? [{ scope, members }];
+    this.members = parts === undefined ? members : parts.flatMap((p) => p.members);
+    this.scope = parts === undefined ? scope : undefined;
+    this.tails = all.flatMap(tailsOf);
     // Memory namespaces: the same text as a key name with the client left out.
     this.names = this.tails.map((t) => `${prefix}:${t.slice(2)}`);
     this.head = `${prefix}:{`;
@@ -126,6 +145,16 @@ export class LimiterKeyspace implements Keyspace {
     if (tails.length === 1) return [this.head + c + tails[0]];
     return tails.map((t) => this.head + c + t);
   }
+}
+
+/**
+ * The keyspace of several limits on one client, each counted under its own scope (a tier and the rules a
+ * request matches). Each part's keys are named exactly as its own LimiterKeyspace names them, and all share
+ * the client's hash tag, so one atomic call charges them all or none and each keeps its count when the
+ * others change.
+ */
+export function partsKeyspace(prefix: string, parts: readonly KeyspacePart[]): LimiterKeyspace {
+  return new LimiterKeyspace(prefix, [], undefined, parts);
 }
 
 const TAG_SPECIAL = /[%{}]/;

@@ -174,6 +174,14 @@ export class RateLimiter {
     return this.decideNow(key, costOf(options), false, options?.scope);
   }
 
+  /**
+   * Like `decide`, in a keyspace the caller built (e.g. a tier and its rules, or another rate's steps) on
+   * this limiter's backend, deadline and `onBackendError`; the Decision's `binding` indexes `space.members`.
+   */
+  decideIn(space: Keyspace, key: string, cost = 1, peek = false): Decision | Promise<Decision> {
+    return this.decideInSpace(space, key, costOf({ cost }), peek);
+  }
+
   /** Like `limit`, but rejects with RateLimitExceeded (carrying the Decision) when not allowed. */
   async consume(key: string, options?: LimitOptions): Promise<Decision> {
     const d = await this.decideNow(key, costOf(options), false, options?.scope);
@@ -208,16 +216,14 @@ export class RateLimiter {
    * backend's `instanceCount()`, see `shareOf`), as `onBackendError: 'local'` does while the backend fails.
    */
   decideLocally(key: string, options?: LimitOptions, peek = false): Decision {
+    return this.decideLocallyIn(this.space(options?.scope), key, costOf(options), peek);
+  }
+
+  /** `decideLocally` in a keyspace the caller built (see `decideIn`). */
+  decideLocallyIn(space: Keyspace, key: string, cost = 1, peek = false): Decision {
     checkKey(key);
-    const space = this.space(options?.scope);
     const n = this.backend.instanceCount?.() ?? 1;
-    const { members, outcomes } = localFallbackOf(this.backend).evaluate(
-      space,
-      key,
-      costOf(options),
-      peek,
-      n,
-    );
+    const { members, outcomes } = localFallbackOf(this.backend).evaluate(space, key, cost, peek, n);
     return { ...combine(members, outcomes), fallback: 'local' };
   }
 
@@ -254,30 +260,40 @@ export class RateLimiter {
     peek: boolean,
     scope: string | undefined,
   ): Decision | Promise<Decision> {
+    return this.decideInSpace(this.space(scope), key, cost, peek);
+  }
+
+  private decideInSpace(
+    space: Keyspace,
+    key: string,
+    cost: number,
+    peek: boolean,
+  ): Decision | Promise<Decision> {
     checkKey(key);
+    const members = space.members;
     let result: readonly StepOutcome[] | Promise<readonly StepOutcome[]>;
     try {
-      result = this.backend.evaluate(this.space(scope), key, cost, peek);
+      result = this.backend.evaluate(space, key, cost, peek);
     } catch (error) {
       // A breaker refuses synchronously; bugs (ClosedError, bad input) still throw.
       if (this.onBackendError === 'throw' || !(error instanceof BackendError)) throw error;
-      return this.fallback(key, cost, peek, scope);
+      return this.fallback(space, key, cost, peek);
     }
-    if (Array.isArray(result)) return combine(this.members, result);
+    if (Array.isArray(result)) return combine(members, result);
     // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
-    const decided = Promise.resolve(this.guard(result)).then((outcomes) => combine(this.members, outcomes));
+    const decided = Promise.resolve(this.guard(result)).then((outcomes) => combine(members, outcomes));
     if (this.onBackendError === 'throw') return decided;
     return decided.catch((error: unknown) => {
       if (!(error instanceof BackendError)) throw error;
-      return this.fallback(key, cost, peek, scope);
+      return this.fallback(space, key, cost, peek);
     });
   }
 
   // The decision onBackendError gives when the backend failed.
-  private fallback(key: string, cost: number, peek: boolean, scope: string | undefined): Decision {
+  private fallback(space: Keyspace, key: string, cost: number, peek: boolean): Decision {
     const policy = this.onBackendError;
-    if (policy === 'local') return this.decideLocally(key, { cost, scope }, peek);
-    const limit = this.members[0]!.limit;
+    if (policy === 'local') return this.decideLocallyIn(space, key, cost, peek);
+    const limit = space.members[0]!.limit;
     if (policy === 'allow') {
       return {
         allowed: true,

@@ -1,17 +1,32 @@
 import { EventEmitter } from 'node:events';
-import type { BackendHealth } from '../backends/types.js';
+import type { BackendHealth, Keyspace } from '../backends/types.js';
 import type { Decision } from '../decision.js';
-import { BackendError, InvalidOptionError } from '../errors.js';
+import { BackendError, type InvalidConfigError, InvalidOptionError } from '../errors.js';
 import { checkScope, routeScope } from '../key-names.js';
 import type { LimitOptions, RateLimiter } from '../limiter.js';
+import { KeyStore } from '../policy/key-store.js';
 import { Callbacks, toError } from './callbacks.js';
 import { ClientKeys } from './client-key.js';
+import { resolveConfig } from './config-option.js';
 import { RateHeaders } from './headers.js';
+import { RatedSpaces } from './rated-spaces.js';
+import { TierRequests } from './tiered.js';
 import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
 import { Outcomes, SKIPPED } from './outcome.js';
-import type { HeaderMode, HttpLimiterEvents, HttpLimitOptions, HttpOutcome, HttpRequest } from './types.js';
+import type {
+  ConfigSourceLike,
+  HeaderMode,
+  HttpLimiterEvents,
+  HttpLimitOptions,
+  HttpOutcome,
+  HttpRequest,
+  RateFunction,
+} from './types.js';
+
+// With `config`, the configuration says who is counted and what a request costs.
+const EXCLUDED_BY_CONFIG = ['limiter', 'rate', 'algorithm', 'keyBy', 'cost', 'scope'] as const;
 
 /** What `derive` hands the constructor; module-private, so only `derive` can build a child. */
 class DeriveContext {
@@ -55,6 +70,15 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private lastScope = '';
   // Whether this limiter has counted app-wide yet (see claimAppWide).
   private claimed = false;
+  // With `config`: where snapshots come from (shared with derived limiters), and whether this one owns it.
+  private readonly source: ConfigSourceLike | undefined;
+  private readonly ownsSource: boolean;
+  private readonly tierRequests: TierRequests | undefined;
+  // The keyStore option's cache, shared with derived limiters like the source.
+  private readonly keyStore: KeyStore | undefined;
+  // With a `rate` function: the function, and the keyspace of each rate.
+  private readonly rateFunction: RateFunction | undefined;
+  private readonly rated: RatedSpaces | undefined;
 
   /** Validates every option now (throwing InvalidOptionError naming the field), so requests never fail on them. */
   constructor(options?: HttpLimitOptions, context?: unknown) {
@@ -62,9 +86,22 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     const derive = context instanceof DeriveContext ? context : undefined;
     const own = checkOptionKeys(options);
     const parent = derive?.parent;
+    const config = own.config === undefined ? undefined : configuredBy(own);
+    // A limiter derived from a configured one without a rate of its own follows the same configuration.
+    const inherited =
+      config === undefined &&
+      parent?.source !== undefined &&
+      !('rate' in own || 'algorithm' in own || 'limiter' in own)
+        ? parent.source
+        : undefined;
+    this.source = config?.source ?? inherited;
+    this.ownsSource = config?.owned ?? false;
     this.inheritable = inheritOptions(parent?.inheritable, own);
     this.settings = resolveSettings(this.inheritable);
-    this.limiter = resolveLimiter(own, parent?.limiter);
+    this.limiter = resolveLimiter(
+      config === undefined ? own : { ...own, algorithm: defaultTierAlgorithm(config.source) },
+      parent?.limiter,
+    );
     this.parent = parent;
     this.warned = parent ? parent.warned : new Set();
     const s = this.settings;
@@ -78,8 +115,30 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     const headers = new RateHeaders(s.headers, s.policyName, this.limiter.algorithm.members);
     this.outcomes = new Outcomes(s, headers, this.callbacks);
     this.hasExemptions = s.exemptMethods.size > 0 || s.exemptPaths.size > 0 || s.exemptPatterns.length > 0;
+    // A derived limiter sharing its parent's RateLimiter shares its rate function too.
+    const rate = own.rate ?? (this.limiter === parent?.limiter ? parent.rateFunction : undefined);
+    this.rateFunction = typeof rate === 'function' ? rate : undefined;
+    this.rated =
+      this.rateFunction === undefined
+        ? undefined
+        : new RatedSpaces(this.rateFunction, this.limiter, s.headers, s.policyName, this.callbacks);
+    if (own.keyStore !== undefined && this.source === undefined) {
+      throw new InvalidOptionError(
+        'keyStore',
+        own.keyStore,
+        'no value without `config` (it maps keys to its tiers)',
+      );
+    }
+    this.keyStore = own.keyStore === undefined ? parent?.keyStore : new KeyStore(own.keyStore, 'keyStore');
+    this.tierRequests = this.source === undefined ? undefined : this.tierRequestsFor(this.keyStore);
+    if (config !== undefined) this.listenTo(config.source);
     this.plain =
-      !this.hasExemptions && s.skip === undefined && s.keyBy === undefined && typeof s.cost === 'number';
+      !this.hasExemptions &&
+      s.skip === undefined &&
+      s.keyBy === undefined &&
+      typeof s.cost === 'number' &&
+      this.rated === undefined &&
+      this.tierRequests === undefined;
     this.fixedCost = typeof s.cost === 'number' && s.cost !== 1 ? s.cost : undefined;
     this.appWideOptions = this.fixedCost === undefined ? undefined : { cost: this.fixedCost };
   }
@@ -102,16 +161,18 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all.
     let decision: Decision | Promise<Decision>;
     const key = this.clients.ip(request);
-    const options = this.optionsFor(this.scopeOf(request));
+    const scope = this.scopeOf(request);
+    const options = this.optionsFor(scope);
     try {
       decision = this.limiter.decide(key, options);
     } catch (error) {
-      return this.failedOver(error, request, key, options);
+      return this.failedOver(error, request, key, this.limiter.space(scope), options?.cost ?? 1);
     }
     if (decision instanceof Promise) {
       return decision.then(
         (d) => this.decided(d, request),
-        (error: unknown) => this.failedOver(error, request, key, options),
+        (error: unknown) =>
+          this.failedOver(error, request, key, this.limiter.space(scope), options?.cost ?? 1),
       );
     }
     return this.decided(decision, request);
@@ -126,6 +187,10 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
         if (typeof skip !== 'boolean') skip = await skip;
         if (skip) return SKIPPED;
       }
+      if (this.tierRequests !== undefined) {
+        // The snapshot is read once: a reload during the request does not change its answer.
+        return await this.tierRequests.evaluate(request, this.source!.current());
+      }
       // Sync key and cost functions (the common case) are used without an await, to save a microtask.
       let key = this.clients.of(request);
       if (typeof key !== 'string') key = await key;
@@ -133,11 +198,21 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       if (typeof cost !== 'number') cost = await cost;
       const scope = this.scopeOf(request);
       let decision: Decision;
+      if (this.rated !== undefined) {
+        let rated = this.rated.of(request, scope);
+        if (rated instanceof Promise) rated = await rated;
+        try {
+          decision = await this.limiter.decideIn(rated.space, key, cost);
+        } catch (error) {
+          return await this.failedOver(error, request, key, rated.space, cost, rated.headers);
+        }
+        return await this.decided(decision, request, rated.headers);
+      }
       const options = cost === 1 ? this.optionsFor(scope) : { cost, scope };
       try {
         decision = await this.limiter.limit(key, options);
       } catch (error) {
-        return await this.failedOver(error, request, key, options);
+        return await this.failedOver(error, request, key, this.limiter.space(scope), cost);
       }
       return await this.decided(decision, request);
     } catch (error) {
@@ -147,9 +222,13 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   }
 
   // The outcome of a decision; a refusal may run the async `message` callback, hence the promise.
-  private decided(decision: Decision, request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
+  private decided(
+    decision: Decision,
+    request: HttpRequest,
+    headers?: RateHeaders,
+  ): HttpOutcome | Promise<HttpOutcome> {
     try {
-      if (decision.allowed) return this.outcomes.allowed(decision);
+      if (decision.allowed) return this.outcomes.allowed(decision, headers);
       const onLimited = this.settings.onLimited;
       if (onLimited !== undefined) {
         try {
@@ -159,7 +238,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
         }
       }
       this.emitUp('limited', request, decision);
-      const outcome = this.outcomes.refused(request, decision);
+      const outcome = this.outcomes.refused(request, decision, headers);
       if (!(outcome instanceof Promise)) return outcome;
       return outcome.catch((error: unknown) => this.backendFailure(error, request));
     } catch (error) {
@@ -258,13 +337,55 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     cause: unknown,
     request: HttpRequest,
     key: string,
-    options: LimitOptions | undefined,
+    space: Keyspace,
+    cost: number,
+    headers?: RateHeaders,
   ): HttpOutcome | Promise<HttpOutcome> {
     if (this.settings.onBackendError !== 'local' || !(cause instanceof BackendError)) {
       return this.backendFailure(cause, request);
     }
     this.reportBackendError(cause, request);
-    return this.decided(this.limiter.decideLocally(key, options), request);
+    return this.decided(this.limiter.decideLocallyIn(space, key, cost), request, headers);
+  }
+
+  /**
+   * Stops what this limiter started: the watcher, poller and subscriber of a configuration it loaded
+   * itself (from a document or a path). A source passed in ready-made is the caller's to close, and so is
+   * the backend. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.ownsSource) await this.source?.close?.();
+  }
+
+  // The tier evaluation, lent what it needs of this limiter.
+  private tierRequestsFor(store: KeyStore | undefined): TierRequests {
+    return new TierRequests({
+      limiter: this.limiter,
+      clients: this.clients,
+      outcomes: this.outcomes,
+      headerMode: this.settings.headers,
+      onBackendError: this.settings.onBackendError,
+      keyStore: store,
+      refuse: (request, decision, headers) => this.decided(decision, request, headers),
+      backendFailure: (cause, request) => this.backendFailure(cause, request),
+      reportBackendError: (error, request) => this.reportBackendError(error, request),
+      configError: (name, error, request) => this.configError(name, error, request),
+      unknownKey: (request) => this.emitUp('unknownKey', request),
+      shadowLimited: (request, rule, decision) => this.emitUp('shadowLimited', request, rule, decision),
+    });
+  }
+
+  // Reloads and rejected changes of a configuration this limiter resolved, as its own events. A rejected
+  // change nobody listens to is still visible: a process warning names every problem.
+  private listenTo(source: ConfigSourceLike): void {
+    source.on?.('reloaded', ((snapshot) => this.emitUp('configReloaded', snapshot)) as (v: never) => void);
+    source.on?.('rejected', ((error: InvalidConfigError) => {
+      if (this.emitUp('configRejected', error)) return;
+      process.emitWarning(
+        `A configuration change was rejected and the last good configuration stays in force: ${error.message}`,
+        { type: 'DistLimiterWarning', code: 'DL_CONFIG_REJECTED' },
+      );
+    }) as (v: never) => void);
   }
 
   private backendFailure(cause: unknown, request: HttpRequest): HttpOutcome {
@@ -316,6 +437,26 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     }
     return heard;
   }
+}
+
+// Resolves the `config` option, refusing the options it replaces.
+function configuredBy(own: HttpLimitOptions) {
+  for (const key of EXCLUDED_BY_CONFIG) {
+    if (own[key] !== undefined) {
+      throw new InvalidOptionError(
+        key,
+        own[key],
+        'no value when `config` is given (the configuration says who is counted, at what rate and cost)',
+      );
+    }
+  }
+  return resolveConfig(own.config);
+}
+
+// The algorithm of the configuration's default tier: what the limiter reports as its own.
+function defaultTierAlgorithm(source: ConfigSourceLike) {
+  const snapshot = source.current();
+  return snapshot.tiers.get(snapshot.defaultTier)!.algorithm;
 }
 
 /** Builds an HttpLimiter; the same as `new HttpLimiter(options)`. */

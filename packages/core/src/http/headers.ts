@@ -53,9 +53,15 @@ export function policyNames(policyName: string, members: readonly AlgorithmStep[
   return members.length === 1 ? [policyName] : members.map((_, i) => `${policyName}-${i}`);
 }
 
-/** The RateLimit-Policy field value: one item per rule, `"name";q=<limit>;w=<window seconds>`. */
-export function formatRateLimitPolicy(policyName: string, members: readonly AlgorithmStep[]): string {
-  const names = policyNames(policyName, members);
+/**
+ * The RateLimit-Policy field value: one item per rule, `"name";q=<limit>;w=<window seconds>`; `names`
+ * overrides the items' names (one per member).
+ */
+export function formatRateLimitPolicy(
+  policyName: string,
+  members: readonly AlgorithmStep[],
+  names: readonly string[] = policyNames(policyName, members),
+): string {
   return members
     .map((m, i) => `"${names[i]}";q=${m.limit};w=${Math.max(1, ceilSeconds(m.windowMs))}`)
     .join(', ');
@@ -80,14 +86,20 @@ export class RateHeaders {
   private lastReset = -1;
   private lastResetText = '';
 
-  constructor(mode: HeaderMode, policyName: string, members: readonly AlgorithmStep[]) {
+  /** `names` names the policy items, one per member (default: `policyName`, numbered for a hybrid). */
+  constructor(
+    mode: HeaderMode,
+    policyName: string,
+    members: readonly AlgorithmStep[],
+    names: readonly string[] = policyNames(policyName, members),
+  ) {
     this.mode = mode;
     this.legacy = mode === 'legacy' || mode === 'both';
     this.ietf = mode === 'ietf' || mode === 'both';
-    this.policy = formatRateLimitPolicy(policyName, members);
+    this.policy = formatRateLimitPolicy(policyName, members, names);
     this.limits = members.map((m) => m.limit);
     this.limitTexts = this.limits.map(String);
-    this.prefixes = policyNames(policyName, members).map((n) => `"${n}";r=`);
+    this.prefixes = names.map((n) => `"${n}";r=`);
   }
 
   /** Headers for `decision`, with Retry-After added when it refuses; `nowMs` anchors X-RateLimit-Reset. */

@@ -13,8 +13,12 @@ export function inheritOptions(
 ): HttpLimitOptions {
   const out: Record<string, unknown> = parent ? { ...parent } : {};
   delete out.scope;
+  // The parent's configuration and key store are shared as they are (see HttpLimiter), never built again.
+  delete out.config;
+  delete out.keyStore;
   for (const [k, v] of Object.entries(own)) {
-    if (k !== 'limiter' && !(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;
+    if (k === 'limiter' || k === 'config' || k === 'keyStore') continue;
+    if (!(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;
   }
   return out as HttpLimitOptions;
 }

@@ -30,6 +30,8 @@ export const HTTP_LIMIT_OPTION_KEYS = keysOf<HttpLimitOptions>()([
   'onBackendError',
   'onError',
   'onLimited',
+  'config',
+  'keyStore',
 ]);
 
 /** The options that build a RateLimiter, and so must be absent when a ready `limiter` is given. */
@@ -200,7 +202,14 @@ function algorithmOf(o: HttpLimitOptions): Algorithm | undefined {
       'no value when `rate` is given (`rate` is shorthand for algorithm: slidingWindow(rate))',
     );
   }
-  const { limit, windowMs } = parseRate(o.rate, 'rate');
+  // A rate function gives each request its rate; the limiter holds the default one.
+  if (typeof o.rate === 'function') return undefined;
+  return algorithmOfRate(o.rate, 'rate');
+}
+
+/** The algorithm a `rate` string is shorthand for: a sliding window of that rate. */
+export function algorithmOfRate(rate: unknown, field: string): Algorithm {
+  const { limit, windowMs } = parseRate(rate, field);
   return slidingWindow({ limit, window: windowMs });
 }
 

@@ -30,12 +30,12 @@ export class Outcomes {
     private readonly callbacks: Callbacks,
   ) {}
 
-  /** An allowed request: through, with the rate-limit headers. */
-  allowed(decision: Decision): HttpOutcome {
+  /** An allowed request: through, with the rate-limit headers (`headers`: a tier plan's, else the limiter's). */
+  allowed(decision: Decision, headers: RateHeaders = this.headers): HttpOutcome {
     return {
       allowed: true,
       status: 200,
-      headers: this.headers.build(decision),
+      headers: headers.build(decision),
       body: undefined,
       decision,
       skipped: false,
@@ -43,8 +43,12 @@ export class Outcomes {
   }
 
   /** A refusal: the configured status, headers with Retry-After, and the body (`message` may be async). */
-  refused(request: HttpRequest, decision: Decision): HttpOutcome | Promise<HttpOutcome> {
-    const headers = this.headers.build(decision);
+  refused(
+    request: HttpRequest,
+    decision: Decision,
+    rateHeaders: RateHeaders = this.headers,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    const headers = rateHeaders.build(decision);
     const body = this.body(request, decision);
     if (!(body instanceof Promise)) return this.refusal(headers, body, decision);
     return body.then((b) => this.refusal(headers, b, decision));

@@ -2,6 +2,10 @@ import type { Algorithm } from '../algorithms/types.js';
 import type { Backend } from '../backends/types.js';
 import type { Decision } from '../decision.js';
 import type { RateLimiter } from '../limiter.js';
+import type { InvalidConfigError } from '../errors.js';
+import type { ConfigInput } from '../policy/config/document.js';
+import type { KeyStoreFunction, KeyStoreOptions } from '../policy/key-store.js';
+import type { ConfigSnapshot } from '../policy/snapshot.js';
 
 /** The framework-neutral view of a request that adapters build. Header names are looked up lower-case. */
 export interface HttpRequest {
@@ -39,6 +43,26 @@ export interface HttpOutcome {
   readonly skipped: boolean;
   /** The backend failure behind this outcome, when there was one (for logging; already reported). */
   readonly error?: Error | undefined;
+  /** With a `config`: the request's tier (absent when its key was refused before a tier was known). */
+  readonly tier?: string | undefined;
+  /** With a `config`, on a refusal: the tier name or rule id whose limit refused the request. */
+  readonly limitedBy?: string | undefined;
+}
+
+/** Computes the rate of a request, e.g. from its plan: a rate string such as "100/minute", sync or async. */
+export type RateFunction = (request: HttpRequest) => string | Promise<string>;
+
+/**
+ * A live configuration: the snapshot in force now, replaced whole on a reload. `createConfigSource` builds
+ * one from a document or a file (watched), with an optional Redis overlay.
+ */
+export interface ConfigSourceLike {
+  /** The snapshot in force; a request keeps the one it started with. */
+  current(): ConfigSnapshot;
+  /** Listens for reloads ('reloaded') and rejected changes ('rejected'), when the source has events. */
+  on?(event: 'reloaded' | 'rejected', listener: (value: never) => void): unknown;
+  /** Stops what the source watches; called by the limiter only for a source it built itself. */
+  close?(): Promise<void>;
 }
 
 /** Computes the key for a request; undefined or "" falls back to the client IP, never to a shared bucket. */
@@ -51,8 +75,26 @@ export type HeaderMode = 'legacy' | 'ietf' | 'both' | false;
 export interface HttpLimitOptions {
   /** A ready limiter; when given, `rate`, `algorithm`, `backend`, `prefix` and `timeoutMs` must be absent. */
   limiter?: RateLimiter;
-  /** Shorthand for `algorithm: slidingWindow(rate)`, e.g. "100/minute". */
-  rate?: string;
+  /**
+   * Shorthand for `algorithm: slidingWindow(rate)`, e.g. "100/minute"; or a function of the request giving
+   * its rate (sync or async), e.g. by plan. Every rate counts in the same keys, so a client whose rate
+   * changes keeps its count; rates travel to Redis as arguments, so no rate loads a script of its own. A
+   * function that throws or returns something that is not a rate gives the default "60/minute" and a
+   * 'configError' event.
+   */
+  rate?: string | RateFunction;
+  /**
+   * Limits as data: tiers chosen by API key and rules per route (see ConfigInput), as a document, a JSON
+   * file's path (validated now, reloaded when it changes) or a ready source. Excludes `rate`, `algorithm`,
+   * `limiter`, `keyBy`, `cost` and `scope`: the configuration says who is counted and what costs what.
+   */
+  config?: ConfigInput | string | ConfigSourceLike;
+  /**
+   * With `config`: the app's own lookup of API keys the configuration does not list (its database): a
+   * function from the key to a tier name (or undefined when unknown), or options with a cache size, TTLs,
+   * a timeout and `onKeyStoreError`. Results are cached, unknown keys too.
+   */
+  keyStore?: KeyStoreFunction | KeyStoreOptions;
   /** Any algorithm (default: slidingWindow of `rate`, or of "60/minute" when neither is given). */
   algorithm?: Algorithm;
   /** Where counts live (default: a new MemoryBackend). */
@@ -118,4 +160,12 @@ export interface HttpLimiterEvents {
    * of the wrong kind); the request went on with the documented fallback.
    */
   configError: [error: Error, request: HttpRequest];
+  /** With `config`: a request presented an API key that is not valid and was answered 401. */
+  unknownKey: [request: HttpRequest];
+  /** With `config`: a shadow rule would have refused this request (which went on). */
+  shadowLimited: [request: HttpRequest, rule: string, decision: Decision];
+  /** With `config`: a new configuration snapshot is in force. */
+  configReloaded: [snapshot: ConfigSnapshot];
+  /** With `config`: a change of configuration was not valid; the last good one stays in force. */
+  configRejected: [error: InvalidConfigError];
 }

@@ -61,6 +61,8 @@ describe('construction', () => {
         'onBackendError',
         'onError',
         'onLimited',
+        'config',
+        'keyStore',
       ].sort(),
     );
   });

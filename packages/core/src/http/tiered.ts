@@ -1,0 +1,219 @@
+import type { Decision } from '../decision.js';
+import { BackendError } from '../errors.js';
+import { clientId } from '../key-names.js';
+import type { RateLimiter } from '../limiter.js';
+import { keyIdentity } from '../policy/api-keys.js';
+import type { KeyStore, KeyStoreOutcome } from '../policy/key-store.js';
+import type { ConfigSnapshot } from '../policy/snapshot.js';
+import type { ClientKeys } from './client-key.js';
+import type { RateHeaders } from './headers.js';
+import type { Outcomes } from './outcome.js';
+import { SERVICE_UNAVAILABLE_BODY } from './response.js';
+import { type ChargeGroup, planFor, type TierPlan } from './tier-plan.js';
+import type { HeaderMode, HttpOutcome, HttpRequest } from './types.js';
+
+/** The body of every 401 for an API key that is not valid: the same for any key, so it tells nothing. */
+export const UNAUTHORIZED_BODY: Readonly<{ error: string; message: string }> = Object.freeze({
+  error: 'Unauthorized',
+  message: 'The API key is not valid.',
+});
+
+/** The header naming the shadow rules that would have refused a request (comma-separated rule ids). */
+export const SHADOW_HEADER = 'X-RateLimit-Shadow';
+
+/** Who a request is: its tier and the identity its tier counts it by (`k#<sha256>` or its IP). */
+interface Client {
+  readonly tier: string;
+  readonly identity: string;
+}
+
+/** What the HttpLimiter lends the tier evaluation: its limiter, client keys, outcomes and reporting. */
+export interface TierHost {
+  readonly limiter: RateLimiter;
+  readonly clients: ClientKeys;
+  readonly outcomes: Outcomes;
+  readonly headerMode: HeaderMode;
+  readonly onBackendError: 'allow' | 'deny' | 'local';
+  readonly keyStore: KeyStore | undefined;
+  /** A refusal: onLimited, the 'limited' event, and the refusal outcome with these headers. */
+  refuse(request: HttpRequest, decision: Decision, headers: RateHeaders): HttpOutcome | Promise<HttpOutcome>;
+  /** A failed backend, answered as `onBackendError` says and reported. */
+  backendFailure(cause: unknown, request: HttpRequest): HttpOutcome;
+  /** Reports a backend failure whose request was still decided (the local fallback, a shadow rule). */
+  reportBackendError(error: Error, request: HttpRequest): void;
+  /** Reports a failing user callback (keyStore). */
+  configError(callback: string, error: Error, request: HttpRequest): void;
+  /** The 'unknownKey' event. */
+  unknownKey(request: HttpRequest): void;
+  /** The 'shadowLimited' event. */
+  shadowLimited(request: HttpRequest, rule: string, decision: Decision): void;
+}
+
+// A request whose key could not be looked up under onKeyStoreError "reject": tried again in a second.
+const KEY_STORE_DOWN: HttpOutcome = Object.freeze({
+  allowed: false,
+  status: 503,
+  headers: Object.freeze({ 'Retry-After': '1' }),
+  body: SERVICE_UNAVAILABLE_BODY,
+  decision: undefined,
+  skipped: false,
+});
+
+/**
+ * Decides requests under a configuration snapshot: finds the request's tier from its API key (the keys
+ * table, then the keyStore), answers an unknown key, then charges the tier and the rules the request
+ * matches as the snapshot's plan says (see tier-plan.ts). The snapshot is taken once per request, so a
+ * reload never changes a request half-way.
+ */
+export class TierRequests {
+  private readonly unauthorized = new Map<string, HttpOutcome>();
+
+  constructor(private readonly host: TierHost) {}
+
+  /** Decides one request under `snapshot`; never rejects. */
+  async evaluate(request: HttpRequest, snapshot: ConfigSnapshot): Promise<HttpOutcome> {
+    let client = this.identify(request, snapshot);
+    if (client instanceof Promise) client = await client;
+    if ('status' in client) return client;
+    const rules = snapshot.match(request.method, request.path);
+    const plan = planFor(snapshot, client.tier, rules, this.host.limiter.prefix, this.host.headerMode);
+    return this.charge(request, client, plan);
+  }
+
+  // The request's tier and identity, or the answer for a key that is not valid.
+  private identify(
+    request: HttpRequest,
+    snapshot: ConfigSnapshot,
+  ): Client | HttpOutcome | Promise<Client | HttpOutcome> {
+    const raw = request.header(snapshot.keyBy);
+    if (raw === undefined || raw === '') return this.anonymous(request, snapshot);
+    const listed = snapshot.tierOfKey(raw);
+    if (listed !== undefined) return listed;
+    const store = this.host.keyStore;
+    if (store === undefined) return this.unknown(request, snapshot);
+    const found = store.lookup(raw);
+    if (found instanceof Promise) return found.then((o) => this.stored(o, raw, request, snapshot));
+    return this.stored(found, raw, request, snapshot);
+  }
+
+  private stored(
+    found: KeyStoreOutcome,
+    raw: string,
+    request: HttpRequest,
+    snapshot: ConfigSnapshot,
+  ): Client | HttpOutcome {
+    if (found.kind === 'tier') {
+      if (snapshot.tiers.has(found.tier)) return { tier: found.tier, identity: keyIdentity(raw) };
+      // The app named a tier the configuration does not have: its bug, handled like a failed lookup.
+      this.host.configError(
+        'keyStore',
+        new Error(
+          `keyStore returned the tier "${found.tier}", which configuration ${snapshot.version} does not define`,
+        ),
+        request,
+      );
+    } else if (found.kind === 'unknown') {
+      return this.unknown(request, snapshot);
+    } else {
+      this.host.configError('keyStore', found.error, request);
+    }
+    return this.host.keyStore!.onKeyStoreError === 'reject'
+      ? KEY_STORE_DOWN
+      : this.anonymous(request, snapshot);
+  }
+
+  private anonymous(request: HttpRequest, snapshot: ConfigSnapshot): Client {
+    return { tier: snapshot.defaultTier, identity: this.host.clients.ip(request) };
+  }
+
+  // An unlisted key: 401 under "reject"; under "default", a request without a key (so it buys nothing).
+  private unknown(request: HttpRequest, snapshot: ConfigSnapshot): Client | HttpOutcome {
+    if (snapshot.unknownKey === 'default') return this.anonymous(request, snapshot);
+    this.host.unknownKey(request);
+    let outcome = this.unauthorized.get(snapshot.keyBy);
+    if (outcome === undefined) {
+      outcome = Object.freeze({
+        allowed: false,
+        status: 401,
+        headers: Object.freeze({ 'WWW-Authenticate': `ApiKey header="${snapshot.keyBy}"` }),
+        body: UNAUTHORIZED_BODY,
+        decision: undefined,
+        skipped: false,
+      });
+      this.unauthorized.set(snapshot.keyBy, outcome);
+    }
+    return outcome;
+  }
+
+  // Charges the plan's groups in order and stops at the first refusal; then counts the shadow rules.
+  private async charge(request: HttpRequest, client: Client, plan: TierPlan): Promise<HttpOutcome> {
+    let best: Decision | undefined;
+    let bestGroup: ChargeGroup | undefined;
+    for (const group of plan.enforce) {
+      const key = this.keyOf(group, client, request);
+      let decision: Decision;
+      try {
+        decision = await this.host.limiter.decideIn(group.space, key, group.cost);
+      } catch (error) {
+        if (this.host.onBackendError !== 'local' || !(error instanceof BackendError)) {
+          return { ...this.host.backendFailure(error, request), tier: plan.tier };
+        }
+        this.host.reportBackendError(error, request);
+        decision = this.host.limiter.decideLocallyIn(group.space, key, group.cost);
+      }
+      if (!decision.allowed) {
+        const limitedBy = group.owners[decision.binding];
+        const refused = this.host.refuse(request, decision, group.headers);
+        const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy });
+        return refused instanceof Promise ? refused.then(tag) : tag(refused);
+      }
+      if (best === undefined || tighter(decision, best)) {
+        best = decision;
+        bestGroup = group;
+      }
+    }
+    const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers);
+    const shadowed = plan.shadow.length === 0 ? undefined : await this.shadow(request, client, plan);
+    if (shadowed !== undefined) (outcome.headers as Record<string, string>)[SHADOW_HEADER] = shadowed;
+    return { ...outcome, tier: plan.tier };
+  }
+
+  // Counts each shadow rule as if it were enforced alone; returns the ids of those that would refuse.
+  private async shadow(request: HttpRequest, client: Client, plan: TierPlan): Promise<string | undefined> {
+    let ids: string | undefined;
+    for (const group of plan.shadow) {
+      let decision: Decision;
+      try {
+        decision = await this.host.limiter.decideIn(
+          group.space,
+          this.keyOf(group, client, request),
+          group.cost,
+        );
+      } catch (error) {
+        // A shadow rule never changes an answer, a failed one included; the failure is still reported.
+        if (error instanceof Error) this.host.reportBackendError(error, request);
+        continue;
+      }
+      if (decision.allowed) continue;
+      const id = group.owners[0]!;
+      this.host.shadowLimited(request, id, decision);
+      ids = ids === undefined ? id : `${ids}, ${id}`;
+    }
+    return ids;
+  }
+
+  // The client a group counts: the tier's identity, the client IP, or a header's value (else the IP).
+  private keyOf(group: ChargeGroup, client: Client, request: HttpRequest): string {
+    const by = group.by;
+    if (by === 'key') return client.identity;
+    if (by === 'ip') return this.host.clients.ip(request);
+    const value = request.header(by.header);
+    return value === undefined || value === '' ? this.host.clients.ip(request) : clientId('h', value);
+  }
+}
+
+// Whether decision a binds an allowed request more than b: less remaining, then the smaller limit.
+function tighter(a: Decision, b: Decision): boolean {
+  if (a.remaining !== b.remaining) return a.remaining < b.remaining;
+  return a.limit < b.limit;
+}

@@ -1,0 +1,381 @@
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/policy/config/validate.js';
+import { compileConfig, type ConfigSnapshot } from '../../src/policy/snapshot.js';
+import { createHttpLimiter } from '../../src/http/index.js';
+import type { ConfigInput, Decision, HttpLimitOptions, HttpOutcome, HttpRequest } from '../../src/index.js';
+import { type Doc, issueDocument, PRO_KEY } from '../support/config-document.js';
+import { clocked, optionError, req } from './helpers.js';
+
+// The tier engine on the memory backend with a hand-moved clock: every figure below is exact.
+
+const FREE = 'demo_free_key_123';
+
+function limiterOf(doc: Doc = issueDocument(), extra: Partial<HttpLimitOptions> = {}) {
+  const clock = clocked();
+  const limiter = createHttpLimiter({ config: doc as ConfigInput, backend: clock.backend, ...extra });
+  const send = (init: Parameters<typeof req>[0] = {}) => limiter.handle(req(init));
+  return { limiter, send, clock };
+}
+
+const withKey = (key: string, init: Parameters<typeof req>[0] = {}) => ({
+  ...init,
+  headers: { ...(init.headers ?? {}), 'x-api-key': key },
+});
+
+async function sendTimes(
+  send: (i?: Parameters<typeof req>[0]) => Promise<HttpOutcome>,
+  n: number,
+  init = {},
+) {
+  const out: HttpOutcome[] = [];
+  for (let i = 0; i < n; i++) out.push(await send(init));
+  return out;
+}
+
+describe('tiers by API key', () => {
+  test('a listed key is in its tier: a bucket of burst, X-RateLimit-Limit the bucket size', async () => {
+    const { send } = limiterOf();
+    const first = await send(withKey(FREE));
+    expect(first.allowed).toBe(true);
+    expect(first.tier).toBe('free');
+    expect(first.headers['X-RateLimit-Limit']).toBe('20');
+    expect(first.headers['X-RateLimit-Remaining']).toBe('19');
+    const rest = await sendTimes(send, 19, withKey(FREE));
+    expect(rest.every((o) => o.allowed)).toBe(true);
+    const over = await send(withKey(FREE));
+    expect(over.allowed).toBe(false);
+    expect(over.status).toBe(429);
+    expect(over.limitedBy).toBe('free');
+    // 10 per minute refills one every 6 s.
+    expect(over.headers['Retry-After']).toBe('6');
+  });
+
+  test('the key counts, not the IP: one key from two addresses shares its bucket', async () => {
+    const { send } = limiterOf();
+    await sendTimes(send, 10, withKey(FREE, { ip: '198.51.100.1' }));
+    const other = await send(withKey(FREE, { ip: '198.51.100.2' }));
+    expect(other.headers['X-RateLimit-Remaining']).toBe('9');
+  });
+
+  test('a key listed as sha256:<hex> is found from the raw key', async () => {
+    const { send } = limiterOf();
+    const o = await send(withKey(PRO_KEY));
+    expect(o.tier).toBe('pro');
+    expect(o.headers['X-RateLimit-Limit']).toBe('150');
+  });
+
+  test('a list of rates adds one limit per rate; all must allow', async () => {
+    const doc = issueDocument();
+    doc.tiers.enterprise = { rate: ['3/minute', '5/day'] };
+    doc.rules = [];
+    doc.keys.ent_key = 'enterprise';
+    const { send, clock } = limiterOf(doc);
+    expect((await sendTimes(send, 3, withKey('ent_key'))).every((o) => o.allowed)).toBe(true);
+    expect((await send(withKey('ent_key'))).allowed).toBe(false);
+    clock.advance(60_000);
+    expect((await sendTimes(send, 2, withKey('ent_key'))).every((o) => o.allowed)).toBe(true);
+    const daily = await send(withKey('ent_key'));
+    expect(daily.allowed).toBe(false);
+    expect(daily.headers['X-RateLimit-Limit']).toBe('5');
+  });
+
+  test('no key: the default tier, counted by client IP', async () => {
+    const { send } = limiterOf();
+    const a = await sendTimes(send, 6, { ip: '198.51.100.1' });
+    expect(a.map((o) => o.allowed)).toEqual([true, true, true, true, true, false]);
+    expect(a[0]!.tier).toBe('anonymous');
+    expect((await send({ ip: '198.51.100.2' })).allowed).toBe(true);
+  });
+
+  test('an unlisted key: 401 with WWW-Authenticate and one body for every key, nothing counted', async () => {
+    const { limiter, send } = limiterOf();
+    const heard: HttpRequest[] = [];
+    limiter.on('unknownKey', (r) => heard.push(r));
+    const a = await send(withKey('guess-1'));
+    const b = await send(withKey('another-guess'));
+    expect(a.status).toBe(401);
+    expect(a.allowed).toBe(false);
+    expect(a.headers['WWW-Authenticate']).toBe('ApiKey header="x-api-key"');
+    expect(a.headers['X-RateLimit-Limit']).toBeUndefined();
+    expect(JSON.stringify(a.body)).toBe(JSON.stringify(b.body));
+    expect(heard).toHaveLength(2);
+    // The IP's anonymous allowance is untouched.
+    expect((await send()).headers['X-RateLimit-Remaining']).toBe('4');
+  });
+
+  test('unknownKey "default": an unlisted key is served as no key, sharing the IP count', async () => {
+    const doc = issueDocument();
+    doc.unknownKey = 'default';
+    const { send } = limiterOf(doc);
+    await send(withKey('random-1'));
+    await send(withKey('random-2'));
+    const o = await send();
+    expect(o.tier).toBe('anonymous');
+    expect(o.headers['X-RateLimit-Remaining']).toBe('2');
+  });
+
+  test('a custom keyBy header is read', async () => {
+    const doc = issueDocument();
+    doc.keyBy = { header: 'Authorization-Key' };
+    const { send } = limiterOf(doc);
+    const o = await send({ headers: { 'authorization-key': FREE } });
+    expect(o.tier).toBe('free');
+  });
+});
+
+describe('rules stacked on tiers', () => {
+  const ruleDoc = (rule: Doc) => {
+    const doc = issueDocument();
+    doc.rules = [rule];
+    return doc;
+  };
+
+  test('a matching request is charged to the rule and the tier; both must allow', async () => {
+    const { send } = limiterOf(
+      ruleDoc({ id: 'post-hello', match: { methods: ['POST'], path: '/hello' }, rate: '2/minute' }),
+    );
+    const posts = await sendTimes(send, 3, withKey(FREE, { method: 'POST', path: '/hello' }));
+    expect(posts.map((o) => o.allowed)).toEqual([true, true, false]);
+    expect(posts[2]!.limitedBy).toBe('post-hello');
+    const get = await send(withKey(FREE, { path: '/hello' }));
+    expect(get.allowed).toBe(true);
+    // Tier: 2 POSTs and this GET; the refused POST charged nothing.
+    expect(get.headers['X-RateLimit-Remaining']).toBe('17');
+  });
+
+  test("a rule's cost is charged to the tier too", async () => {
+    const { send } = limiterOf(
+      ruleDoc({ id: 'report', match: { path: '/report' }, rate: '100/minute', cost: 3 }),
+    );
+    await send(withKey(FREE, { path: '/report' }));
+    expect((await send(withKey(FREE, { path: '/x' }))).headers['X-RateLimit-Remaining']).toBe('16');
+  });
+
+  test('all-or-nothing on one key: a refusal by the tier leaves the rule uncharged', async () => {
+    const doc = ruleDoc({ id: 'r', match: { path: '/r' }, rate: '100/minute' });
+    doc.tiers.anonymous = { rate: '2/minute' };
+    const { send } = limiterOf(doc, { headers: 'both' });
+    await sendTimes(send, 2, { path: '/other' });
+    const refused = await send({ path: '/r' });
+    expect(refused.allowed).toBe(false);
+    expect(refused.limitedBy).toBe('anonymous');
+    // The rule's count is untouched: its first charge leaves 99.
+    const clockless = await send({ path: '/r', ip: '198.51.100.9' });
+    expect(clockless.headers.RateLimit).toContain('"anonymous";r=1');
+    expect(clockless.headers['RateLimit-Policy']).toBe('"anonymous";q=2;w=60, "r";q=100;w=60');
+  });
+
+  test('keyBy "ip": the rule counts by client IP across keys', async () => {
+    const doc = issueDocument();
+    doc.keys.other_free = 'free';
+    const { send } = limiterOf(doc);
+    const login = { method: 'POST', path: '/api/login' };
+    await send(withKey(FREE, login));
+    await send(withKey('other_free', login));
+    await send(login);
+    const fourth = await send(withKey(FREE, login));
+    expect(fourth.allowed).toBe(false);
+    expect(fourth.limitedBy).toBe('login');
+    expect((await send(withKey(FREE, { ...login, ip: '198.51.100.3' }))).allowed).toBe(true);
+  });
+
+  test('keyBy header: the rule counts by that header, else by IP', async () => {
+    const { send } = limiterOf(
+      ruleDoc({ id: 'h', match: { path: '/h' }, rate: '1/minute', keyBy: { header: 'X-Tenant' } }),
+    );
+    expect((await send({ path: '/h', headers: { 'x-tenant': 'a' } })).allowed).toBe(true);
+    expect((await send({ path: '/h', headers: { 'x-tenant': 'a' }, ip: '198.51.100.4' })).allowed).toBe(
+      false,
+    );
+    expect((await send({ path: '/h', headers: { 'x-tenant': 'b' } })).allowed).toBe(true);
+    expect((await send({ path: '/h' })).allowed).toBe(true);
+  });
+
+  test("a rule's tiers override its rate per tier", async () => {
+    const doc = issueDocument();
+    doc.rules = [{ id: 's', match: { path: '/s/**' }, rate: '5/hour', tiers: { free: { rate: '2/hour' } } }];
+    const { send } = limiterOf(doc);
+    const free = await sendTimes(send, 3, withKey(FREE, { path: '/s/a/b' }));
+    expect(free.map((o) => o.allowed)).toEqual([true, true, false]);
+    const pro = await sendTimes(send, 3, withKey(PRO_KEY, { path: '/s/x' }));
+    expect(pro.every((o) => o.allowed)).toBe(true);
+  });
+
+  test('shadow rules count and report (event and header) but never refuse', async () => {
+    const doc = issueDocument();
+    doc.rules = [{ id: 'quiet', match: { path: '/q' }, rate: '1/minute', mode: 'shadow' }];
+    const { limiter, send } = limiterOf(doc);
+    const heard: [string, Decision][] = [];
+    limiter.on('shadowLimited', (_r, id, d) => heard.push([id, d]));
+    const [a, b] = await sendTimes(send, 2, withKey(FREE, { path: '/q' }));
+    expect(a!.headers['X-RateLimit-Shadow']).toBeUndefined();
+    expect(b!.allowed).toBe(true);
+    expect(b!.headers['X-RateLimit-Shadow']).toBe('quiet');
+    expect(heard.map(([id, d]) => [id, d.allowed])).toEqual([['quiet', false]]);
+  });
+});
+
+describe('configuration changes act on the counts', () => {
+  // A source the test swaps by hand, as a reload would.
+  function swappable(doc: Doc) {
+    let snapshot: ConfigSnapshot = compileConfig(parseConfig(doc));
+    return {
+      current: () => snapshot,
+      set(next: Doc) {
+        snapshot = compileConfig(parseConfig(next));
+      },
+    };
+  }
+
+  test('lowering free from 10 to 5 stops a key that already made 7 requests', async () => {
+    const doc = issueDocument();
+    delete doc.tiers.free.burst;
+    const source = swappable(doc);
+    const clock = clocked();
+    const limiter = createHttpLimiter({ config: source, backend: clock.backend });
+    for (let i = 0; i < 7; i++) expect((await limiter.handle(req(withKey(FREE)))).allowed).toBe(true);
+    doc.tiers.free.rate = '5/minute';
+    source.set(doc);
+    const after = await limiter.handle(req(withKey(FREE)));
+    expect(after.allowed).toBe(false);
+    expect(after.headers['X-RateLimit-Limit']).toBe('5');
+  });
+
+  test('a reload keeps the counts of tiers and rules whose names stay', async () => {
+    const doc = issueDocument();
+    doc.rules = [{ id: 'r', match: { path: '/r' }, rate: '3/minute' }];
+    const source = swappable(doc);
+    const clock = clocked();
+    const limiter = createHttpLimiter({ config: source, backend: clock.backend });
+    await limiter.handle(req(withKey(FREE, { path: '/r' })));
+    await limiter.handle(req(withKey(FREE, { path: '/r' })));
+    doc.rules.push({ id: 'new', match: { path: '/n' }, rate: '9/minute' });
+    doc.tiers.free.rate = '11/minute';
+    source.set(doc);
+    const third = await limiter.handle(req(withKey(FREE, { path: '/r' })));
+    expect(third.headers['X-RateLimit-Remaining']).toBe('0');
+    expect((await limiter.handle(req(withKey(FREE, { path: '/r' })))).allowed).toBe(false);
+  });
+});
+
+describe('keyStore', () => {
+  test('maps unlisted keys to tiers, caches them, and counts by the key', async () => {
+    const asked: string[] = [];
+    const { send } = limiterOf(issueDocument(), {
+      keyStore: async (key) => {
+        asked.push(key);
+        return key === 'db_pro' ? 'pro' : undefined;
+      },
+    });
+    const a = await send(withKey('db_pro'));
+    expect(a.tier).toBe('pro');
+    expect((await send(withKey('db_pro'))).headers['X-RateLimit-Remaining']).toBe('148');
+    expect((await send(withKey('nobody'))).status).toBe(401);
+    expect((await send(withKey('nobody'))).status).toBe(401);
+    expect(asked).toEqual(['db_pro', 'nobody']);
+  });
+
+  test('a failing store serves the default tier by IP, or 503 under onKeyStoreError "reject"', async () => {
+    const failing = () => {
+      throw new Error('db down');
+    };
+    const soft = limiterOf(issueDocument(), { keyStore: failing });
+    const errors: string[] = [];
+    soft.limiter.on('configError', (e) => errors.push(e.message));
+    const o = await soft.send(withKey('k'));
+    expect(o.allowed).toBe(true);
+    expect(o.tier).toBe('anonymous');
+    expect(errors).toEqual(['db down']);
+    const strict = limiterOf(issueDocument(), { keyStore: { lookup: failing, onKeyStoreError: 'reject' } });
+    strict.limiter.on('configError', () => undefined);
+    const r = await strict.send(withKey('k'));
+    expect(r.status).toBe(503);
+    expect(r.headers['Retry-After']).toBe('1');
+  });
+
+  test('a tier the configuration lacks is a failed lookup', async () => {
+    const { limiter, send } = limiterOf(issueDocument(), { keyStore: () => 'platinum' });
+    const errors: string[] = [];
+    limiter.on('configError', (e) => errors.push(e.message));
+    expect((await send(withKey('k'))).tier).toBe('anonymous');
+    expect(errors[0]).toContain('"platinum"');
+  });
+});
+
+describe('options with config', () => {
+  test.each(['rate', 'algorithm', 'keyBy', 'cost', 'scope'] as const)(
+    '%s is refused beside config',
+    (field) => {
+      const values = { rate: '1/second', algorithm: {}, keyBy: () => 'x', cost: 2, scope: 's' };
+      optionError(
+        () => createHttpLimiter({ config: issueDocument() as ConfigInput, [field]: values[field] }),
+        field,
+      );
+    },
+  );
+
+  test('keyStore without config is refused', () => {
+    optionError(() => createHttpLimiter({ keyStore: () => 'free' }), 'keyStore');
+  });
+
+  test('config that is none of document, path and source is refused', () => {
+    optionError(() => createHttpLimiter({ config: 42 as never }), 'config');
+  });
+
+  test('an invalid document throws at construction, listing every problem', () => {
+    const doc = issueDocument();
+    doc.tiers.free.rate = '10/minnute';
+    doc.defaultTier = 'nobody';
+    expect(() => createHttpLimiter({ config: doc as ConfigInput })).toThrow(
+      /tiers\.free\.rate[\s\S]*defaultTier/,
+    );
+  });
+
+  test('exemptPaths still apply: /health is never limited', async () => {
+    const { send } = limiterOf(issueDocument(), { exemptPaths: ['/health'] });
+    const outs = await sendTimes(send, 8, { path: '/health' });
+    expect(outs.every((o) => o.allowed && o.skipped)).toBe(true);
+  });
+
+  test('a limiter derived without a rate follows the same configuration and counts', async () => {
+    const { limiter } = limiterOf();
+    const child = limiter.derive({ headers: 'ietf' });
+    await limiter.handle(req(withKey(FREE)));
+    const o = await child.handle(req(withKey(FREE)));
+    expect(o.tier).toBe('free');
+    expect(o.headers.RateLimit).toBe('"free";r=18;t=12');
+  });
+});
+
+describe('rate as a function of the request', () => {
+  const plan = (r: HttpRequest) => (r.header('x-plan') === 'gold' ? '4/minute' : '2/minute');
+
+  test.each([
+    ['sync', plan],
+    ['async', async (r: HttpRequest) => plan(r)],
+  ])('%s: each request gets its rate, and a change of rate keeps the count', async (_, rate) => {
+    const clock = clocked();
+    const limiter = createHttpLimiter({ rate, backend: clock.backend });
+    const gold = { headers: { 'x-plan': 'gold' } };
+    const plain = await Promise.all([limiter.handle(req()), limiter.handle(req())]);
+    expect(plain.map((o) => o.headers['X-RateLimit-Limit'])).toEqual(['2', '2']);
+    expect((await limiter.handle(req())).allowed).toBe(false);
+    // The same client on the gold rate keeps its 2 used: 2 more.
+    const golden = await sendTimes((i) => limiter.handle(req(i)), 3, gold);
+    expect(golden.map((o) => o.allowed)).toEqual([true, true, false]);
+    expect(golden[0]!.headers['X-RateLimit-Limit']).toBe('4');
+  });
+
+  test('a rate function that fails gives the default rate and a configError', async () => {
+    const limiter = createHttpLimiter({ rate: () => 'lots', backend: clocked().backend });
+    const errors: Error[] = [];
+    limiter.on('configError', (e) => errors.push(e));
+    const o = await limiter.handle(req());
+    expect(o.headers['X-RateLimit-Limit']).toBe('60');
+    expect(errors).toHaveLength(1);
+  });
+
+  test('algorithm beside a rate function is refused', () => {
+    optionError(() => createHttpLimiter({ rate: () => '1/second', algorithm: {} as never }), 'algorithm');
+  });
+});
