@@ -61,6 +61,19 @@ export interface KeyTier {
   readonly identity: string;
 }
 
+/** Where a tier or rule of a snapshot came from: the base document (an object or a file), or the Redis overlay. */
+export type ConfigOrigin = 'base' | 'redis';
+
+/** Where each tier and rule of a snapshot came from, so an admin view can show what the overlay changed. */
+export interface ConfigOrigins {
+  /** Every tier name of the snapshot, with its origin. */
+  readonly tiers: ReadonlyMap<string, ConfigOrigin>;
+  /** Every rule id of the snapshot, with its origin. */
+  readonly rules: ReadonlyMap<string, ConfigOrigin>;
+  /** The version counter of the Redis overlay merged in, or undefined when none was. */
+  readonly overlayVersion: number | undefined;
+}
+
 /** A compiled, frozen configuration: what the HTTP layer reads per request, swapped whole on reload. */
 export interface ConfigSnapshot {
   /** Names this snapshot: the `version` option, or a digest of the document it was compiled from. */
@@ -79,12 +92,16 @@ export interface ConfigSnapshot {
   match(method: string, path: string): readonly CompiledRule[];
   /** The tier and identity of a presented API key, or undefined when the `keys` table does not list it. */
   tierOfKey(rawKey: string): KeyTier | undefined;
+  /** Where each tier and rule came from: the base document, or the Redis overlay (and its version). */
+  readonly origins: ConfigOrigins;
 }
 
 /** Options of compileConfig. */
 export interface CompileConfigOptions {
   /** The snapshot's version (default: the first 16 hex digits of the SHA-256 of the document's JSON). */
   version?: string;
+  /** The tier names and rule ids that came from the Redis overlay, and its version (default: none). */
+  overlay?: { tiers: Iterable<string>; rules: Iterable<string>; version: number | undefined };
 }
 
 const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
@@ -110,6 +127,17 @@ export function compileConfig(doc: ConfigDocument, options: CompileConfigOptions
   const rules = Object.freeze(doc.rules.map((rule, i) => compileRule(rule, `rules[${i}]`)));
   const keys = new ApiKeys(doc.keys, { tiers: tierNames });
   const version = options.version ?? sha256(JSON.stringify(doc)).slice(0, 16);
+  const fromRedis = {
+    tiers: new Set(options.overlay?.tiers ?? []),
+    rules: new Set(options.overlay?.rules ?? []),
+  };
+  const originOf = (set: Set<string>) => (name: string) =>
+    [name, set.has(name) ? 'redis' : 'base'] as [string, ConfigOrigin];
+  const origins: ConfigOrigins = Object.freeze({
+    tiers: frozenMap(tierNames.map(originOf(fromRedis.tiers))),
+    rules: frozenMap(doc.rules.map((r) => r.id).map(originOf(fromRedis.rules))),
+    overlayVersion: options.overlay?.version,
+  });
 
   const snapshot: ConfigSnapshot = {
     version,
@@ -131,6 +159,7 @@ export function compileConfig(doc: ConfigDocument, options: CompileConfigOptions
       const tier = keys.tierOfDigest(digest);
       return tier === undefined ? undefined : { tier, identity: keyIdentityOfDigest(digest) };
     },
+    origins,
   };
   return Object.freeze(snapshot);
 }
