@@ -157,6 +157,8 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
    * backend such as memory), so adapters on hot paths skip a promise; a Promise otherwise. Never throws.
    */
   evaluate(request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
+    if (this.tierRequests !== undefined && this.settings.skip === undefined)
+      return this.evaluateTiered(request);
     if (!this.plain) return this.evaluateWithCallbacks(request);
     // The default configuration (client IP, fixed cost, no skip or exemptions): no await at all.
     let decision: Decision | Promise<Decision>;
@@ -178,6 +180,20 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return this.decided(decision, request);
   }
 
+  // evaluate() with a configuration (and no skip callback): synchronous whenever the tier path can be.
+  private evaluateTiered(request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
+    try {
+      if (this.hasExemptions && this.isExempt(request)) return SKIPPED;
+      // The snapshot is read once: a reload during the request does not change its answer.
+      const outcome = this.tierRequests!.evaluate(request, this.source!.current());
+      if (!(outcome instanceof Promise)) return outcome;
+      return outcome.catch((error: unknown) => this.backendFailure(error, request));
+    } catch (error) {
+      // Unreachable by design; if it happens anyway the request must still get an answer.
+      return this.backendFailure(error, request);
+    }
+  }
+
   // evaluate() when a callback (keyBy, skip, cost) or an exemption is configured.
   private async evaluateWithCallbacks(request: HttpRequest): Promise<HttpOutcome> {
     try {
@@ -187,10 +203,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
         if (typeof skip !== 'boolean') skip = await skip;
         if (skip) return SKIPPED;
       }
-      if (this.tierRequests !== undefined) {
-        // The snapshot is read once: a reload during the request does not change its answer.
-        return await this.tierRequests.evaluate(request, this.source!.current());
-      }
+      if (this.tierRequests !== undefined) return await this.evaluateTiered(request);
       // Sync key and cost functions (the common case) are used without an await, to save a microtask.
       let key = this.clients.of(request);
       if (typeof key !== 'string') key = await key;

@@ -30,8 +30,8 @@ export class Outcomes {
     private readonly callbacks: Callbacks,
   ) {}
 
-  /** An allowed request: through, with the rate-limit headers (`headers`: a tier plan's, else the limiter's). */
-  allowed(decision: Decision, headers: RateHeaders = this.headers): HttpOutcome {
+  /** An allowed request: through, with the rate-limit headers (`headers`: a tier plan's, else the limiter's; `tier` with a config). */
+  allowed(decision: Decision, headers: RateHeaders = this.headers, tier?: string): HttpOutcome {
     return {
       allowed: true,
       status: 200,
@@ -39,6 +39,7 @@ export class Outcomes {
       body: undefined,
       decision,
       skipped: false,
+      tier,
     };
   }
 

@@ -4,7 +4,7 @@ import { clientId } from '../key-names.js';
 import type { RateLimiter } from '../limiter.js';
 import { keyIdentity } from '../policy/api-keys.js';
 import type { KeyStore, KeyStoreOutcome } from '../policy/key-store.js';
-import type { ConfigSnapshot } from '../policy/snapshot.js';
+import type { ConfigSnapshot, KeyTier } from '../policy/snapshot.js';
 import type { ClientKeys } from './client-key.js';
 import type { RateHeaders } from './headers.js';
 import type { Outcomes } from './outcome.js';
@@ -49,6 +49,9 @@ export interface TierHost {
   shadowLimited(request: HttpRequest, rule: string, decision: Decision): void;
 }
 
+// Keys remembered per snapshot: a busy API's active keys, while random keys cannot grow it without bound.
+const MAX_LISTED = 10_000;
+
 // A request whose key could not be looked up under onKeyStoreError "reject": tried again in a second.
 const KEY_STORE_DOWN: HttpOutcome = Object.freeze({
   allowed: false,
@@ -67,17 +70,95 @@ const KEY_STORE_DOWN: HttpOutcome = Object.freeze({
  */
 export class TierRequests {
   private readonly unauthorized = new Map<string, HttpOutcome>();
+  // Presented keys and their tiers under one snapshot (null: not listed), so a client's key is hashed once
+  // rather than on every request; started over when the snapshot changes or the map grows too big.
+  private readonly listed = new Map<string, KeyTier | null>();
+  private listedIn: ConfigSnapshot | undefined;
 
   constructor(private readonly host: TierHost) {}
 
-  /** Decides one request under `snapshot`; never rejects. */
-  async evaluate(request: HttpRequest, snapshot: ConfigSnapshot): Promise<HttpOutcome> {
-    let client = this.identify(request, snapshot);
-    if (client instanceof Promise) client = await client;
+  /**
+   * Decides one request under `snapshot`: synchronously when it can (a listed key or none, one group to
+   * charge, a synchronous backend), else a promise that never rejects.
+   */
+  evaluate(request: HttpRequest, snapshot: ConfigSnapshot): HttpOutcome | Promise<HttpOutcome> {
+    const client = this.identify(request, snapshot);
+    if (client instanceof Promise) return client.then((c) => this.identified(request, snapshot, c));
+    return this.identified(request, snapshot, client);
+  }
+
+  private identified(
+    request: HttpRequest,
+    snapshot: ConfigSnapshot,
+    client: Client | HttpOutcome,
+  ): HttpOutcome | Promise<HttpOutcome> {
     if ('status' in client) return client;
     const rules = snapshot.match(request.method, request.path);
     const plan = planFor(snapshot, client.tier, rules, this.host.limiter.prefix, this.host.headerMode);
-    return this.charge(request, client, plan);
+    if (plan.enforce.length > 1 || plan.shadow.length > 0) return this.charge(request, client, plan);
+    // The common case, one group (the tier, and rules counted by the key): no await of our own.
+    const group = plan.enforce[0]!;
+    const key = this.keyOf(group, client, request);
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = this.host.limiter.decideIn(group.space, key, group.cost);
+    } catch (error) {
+      return this.failedOver(error, request, plan, group, key);
+    }
+    if (decision instanceof Promise) {
+      return decision.then(
+        (d) => this.single(request, plan, group, d),
+        (error: unknown) => this.failedOver(error, request, plan, group, key),
+      );
+    }
+    return this.single(request, plan, group, decision);
+  }
+
+  private single(
+    request: HttpRequest,
+    plan: TierPlan,
+    group: ChargeGroup,
+    decision: Decision,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    if (decision.allowed) return this.host.outcomes.allowed(decision, group.headers, plan.tier);
+    return this.refused(request, plan, group, decision);
+  }
+
+  private refused(
+    request: HttpRequest,
+    plan: TierPlan,
+    group: ChargeGroup,
+    decision: Decision,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    const limitedBy = group.owners[decision.binding];
+    const refused = this.host.refuse(request, decision, group.headers);
+    const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy });
+    return refused instanceof Promise ? refused.then(tag) : tag(refused);
+  }
+
+  // A failed backend: decided locally under onBackendError "local" (a backend failure, not a bug), else
+  // answered as the policy says.
+  private failedOver(
+    error: unknown,
+    request: HttpRequest,
+    plan: TierPlan,
+    group: ChargeGroup,
+    key: string,
+  ): HttpOutcome | Promise<HttpOutcome> {
+    const decision = this.locally(error, request, group, key);
+    if (decision === undefined) return { ...this.host.backendFailure(error, request), tier: plan.tier };
+    return this.single(request, plan, group, decision);
+  }
+
+  private locally(
+    error: unknown,
+    request: HttpRequest,
+    group: ChargeGroup,
+    key: string,
+  ): Decision | undefined {
+    if (this.host.onBackendError !== 'local' || !(error instanceof BackendError)) return undefined;
+    this.host.reportBackendError(error, request);
+    return this.host.limiter.decideLocallyIn(group.space, key, group.cost);
   }
 
   // The request's tier and identity, or the answer for a key that is not valid.
@@ -87,13 +168,27 @@ export class TierRequests {
   ): Client | HttpOutcome | Promise<Client | HttpOutcome> {
     const raw = request.header(snapshot.keyBy);
     if (raw === undefined || raw === '') return this.anonymous(request, snapshot);
-    const listed = snapshot.tierOfKey(raw);
-    if (listed !== undefined) return listed;
+    const listed = this.listedTier(raw, snapshot);
+    if (listed !== null) return listed;
     const store = this.host.keyStore;
     if (store === undefined) return this.unknown(request, snapshot);
     const found = store.lookup(raw);
     if (found instanceof Promise) return found.then((o) => this.stored(o, raw, request, snapshot));
     return this.stored(found, raw, request, snapshot);
+  }
+
+  private listedTier(raw: string, snapshot: ConfigSnapshot): KeyTier | null {
+    if (this.listedIn !== snapshot) {
+      this.listed.clear();
+      this.listedIn = snapshot;
+    }
+    let tier = this.listed.get(raw);
+    if (tier === undefined) {
+      tier = snapshot.tierOfKey(raw) ?? null;
+      if (this.listed.size >= MAX_LISTED) this.listed.clear();
+      this.listed.set(raw, tier);
+    }
+    return tier;
   }
 
   private stored(
@@ -155,27 +250,20 @@ export class TierRequests {
       try {
         decision = await this.host.limiter.decideIn(group.space, key, group.cost);
       } catch (error) {
-        if (this.host.onBackendError !== 'local' || !(error instanceof BackendError)) {
-          return { ...this.host.backendFailure(error, request), tier: plan.tier };
-        }
-        this.host.reportBackendError(error, request);
-        decision = this.host.limiter.decideLocallyIn(group.space, key, group.cost);
+        const local = this.locally(error, request, group, key);
+        if (local === undefined) return { ...this.host.backendFailure(error, request), tier: plan.tier };
+        decision = local;
       }
-      if (!decision.allowed) {
-        const limitedBy = group.owners[decision.binding];
-        const refused = this.host.refuse(request, decision, group.headers);
-        const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy });
-        return refused instanceof Promise ? refused.then(tag) : tag(refused);
-      }
+      if (!decision.allowed) return this.refused(request, plan, group, decision);
       if (best === undefined || tighter(decision, best)) {
         best = decision;
         bestGroup = group;
       }
     }
-    const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers);
+    const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers, plan.tier);
     const shadowed = plan.shadow.length === 0 ? undefined : await this.shadow(request, client, plan);
     if (shadowed !== undefined) (outcome.headers as Record<string, string>)[SHADOW_HEADER] = shadowed;
-    return { ...outcome, tier: plan.tier };
+    return outcome;
   }
 
   // Counts each shadow rule as if it were enforced alone; returns the ids of those that would refuse.
