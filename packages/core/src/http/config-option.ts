@@ -1,7 +1,5 @@
-import { InvalidOptionError } from '../errors.js';
-import { loadConfigFileSync } from '../policy/config/load-file.js';
-import { parseConfig } from '../policy/config/validate.js';
-import { compileConfig } from '../policy/snapshot.js';
+import type { ConfigInput } from '../policy/config/document.js';
+import { configSourceOf } from '../policy/source/config-source.js';
 import type { ConfigSourceLike } from './types.js';
 
 /** The `config` option resolved: the source to read snapshots from, and whether the limiter owns it. */
@@ -12,25 +10,15 @@ export interface ResolvedConfig {
 }
 
 /**
- * Resolves the `config` option: a ready source as is; a document validated and compiled now; a file path
- * read and validated now. Invalid input throws here, when the app starts (InvalidConfigError listing every
- * problem, or InvalidOptionError for a value that is none of the three).
+ * Resolves the `config` option: a ready source (anything with `current()`) as is; a document validated and
+ * compiled now; a file path read and validated now, then watched for changes. Invalid input throws here,
+ * when the app starts (InvalidConfigError listing every problem, or InvalidOptionError for a value that is
+ * none of the three).
  */
 export function resolveConfig(value: unknown, field = 'config'): ResolvedConfig {
   if (isConfigSourceLike(value)) return { source: value, owned: false };
-  if (typeof value === 'string' && value !== '') {
-    const snapshot = compileConfig(loadConfigFileSync(value));
-    return { source: { current: () => snapshot }, owned: true };
-  }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const snapshot = compileConfig(parseConfig(value));
-    return { source: { current: () => snapshot }, owned: true };
-  }
-  throw new InvalidOptionError(
-    field,
-    value,
-    'a configuration document (object), the path of a JSON configuration file, or a config source',
-  );
+  // A document gets a source of its own, and a path a watched one: both are the limiter's to close.
+  return configSourceOf(value as ConfigInput | string, field);
 }
 
 /** Whether `value` is a config source: anything with a `current()` method (duck-typed across copies). */

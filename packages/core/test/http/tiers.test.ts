@@ -379,3 +379,37 @@ describe('rate as a function of the request', () => {
     optionError(() => createHttpLimiter({ rate: () => '1/second', algorithm: {} as never }), 'algorithm');
   });
 });
+
+describe('config as a file path', () => {
+  test('is watched: a rewrite applies (configReloaded), an invalid one is rejected, close() stops it', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'dl-tiers-')), 'distlimiter.json');
+    const doc = issueDocument();
+    writeFileSync(file, JSON.stringify(doc));
+    const limiter = createHttpLimiter({ config: file, backend: clocked().backend });
+    const events: string[] = [];
+    limiter.on('configReloaded', (s) => events.push(`reloaded ${s.version}`));
+    limiter.on('configRejected', (e) => events.push(`rejected ${e.problems.map((p) => p.path).join()}`));
+    expect((await limiter.handle(req(withKey(FREE)))).headers['X-RateLimit-Limit']).toBe('20');
+
+    doc.tiers.free.burst = 30;
+    writeFileSync(file, JSON.stringify(doc));
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(1);
+    expect(events[0]).toMatch(/^reloaded /);
+    expect((await limiter.handle(req(withKey(FREE)))).headers['X-RateLimit-Limit']).toBe('30');
+
+    writeFileSync(file, JSON.stringify({ ...doc, defaultTier: 'nobody' }));
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(2);
+    expect(events[1]).toBe('rejected defaultTier');
+    expect((await limiter.handle(req(withKey(FREE)))).headers['X-RateLimit-Limit']).toBe('30');
+
+    await limiter.close();
+    doc.tiers.free.burst = 40;
+    writeFileSync(file, JSON.stringify(doc));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(events).toHaveLength(2);
+    expect((await limiter.handle(req(withKey(FREE)))).headers['X-RateLimit-Limit']).toBe('30');
+  });
+});
