@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { fixedWindow, header, type HttpLimitOptions, RedisBackend } from '../../src/index.js';
 import { createHttpLimiter } from '../../src/http/index.js';
-import { redisUrlForTests } from '../../../testkit/src/index.js';
+import { isBookkeepingKey, redisUrlForTests } from '../../../testkit/src/index.js';
 import { req, T0 } from './helpers.js';
 
 const client = new Redis(redisUrlForTests());
@@ -76,5 +76,35 @@ describe('HTTP layer on RedisBackend', () => {
     expect((await l.handle(r)).decision?.remaining).toBe(0);
     await l.reset(r);
     expect((await l.handle(r)).decision?.remaining).toBe(1);
+  });
+});
+
+describe('tiers on RedisBackend', () => {
+  test('a raw API key never appears in a key name; the tier and rule keys share the client hash tag', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const secret = 'sk_live_do_not_store_me';
+    const l = createHttpLimiter({
+      config: {
+        version: 1,
+        defaultTier: 'anon',
+        tiers: { anon: { rate: '5/minute' }, paid: { rate: '50/minute', burst: 60 } },
+        keys: { [secret]: 'paid' },
+        rules: [{ id: 'search', match: { path: '/search/**' }, rate: '10/minute', cost: 2 }],
+      },
+      backend: new RedisBackend({ client, clock: () => Date.now() }),
+      prefix,
+    });
+    const r = { path: '/search/x', headers: { 'x-api-key': secret } };
+    const first = await l.handle(req(r));
+    expect(first).toMatchObject({ allowed: true, tier: 'paid' });
+    // The rule binds: 10 - 2 left, against the tier's 60 - 2.
+    expect(first.headers['X-RateLimit-Limit']).toBe('10');
+    expect(first.headers['X-RateLimit-Remaining']).toBe('8');
+    const all = await client.keys(`${prefix}:*`);
+    // Every key name, the kept batch replies included, is free of the secret; the state keys are these two.
+    for (const k of all) expect(k).not.toContain(secret);
+    const keys = all.filter((k) => !isBookkeepingKey(k)).sort();
+    const digest = (await import('node:crypto')).createHash('sha256').update(secret).digest('hex');
+    expect(keys).toEqual([`${prefix}:{k#${digest}}:rule=search:tb`, `${prefix}:{k#${digest}}:tier=paid:tb`]);
   });
 });
