@@ -200,7 +200,9 @@ export function httpMarkdown(r: HttpResults): string {
     out.push(
       '\nFloors (`--floors`), measured the same way: a no-op middleware (hook, guard) is the least any ' +
         'limiter can cost; ours with `headers: false` decides and sends nothing; ours with ' +
-        "`headers: 'both'` sends the five fields that were the default before 'legacy' (three).\n",
+        "`headers: 'both'` sends the five fields that were the default before 'legacy' (three); ours " +
+        "with a tiered `config` (the request's API key found in the keys table, its tier's token bucket " +
+        'charged, two rules that do not match) against ours with a plain `rate`.\n',
     );
     out.push(
       table(
@@ -210,6 +212,8 @@ export function httpMarkdown(r: HttpResults): string {
           'ours, headers: false / bare',
           "ours, headers: 'both' / bare",
           'ours (legacy) / bare',
+          'ours, tiered config / bare',
+          'tiered / plain rate',
         ],
         r.frameworks.map((f) => [
           f.framework,
@@ -217,6 +221,8 @@ export function httpMarkdown(r: HttpResults): string {
           fmtRatio(f.ratios.quiet),
           fmtRatio(f.ratios.both),
           fmtRatio(f.ratios.ours),
+          fmtRatio(f.ratios.tiered),
+          fmtRatio(ratio(f.ratios.tiered ?? Number.NaN, f.ratios.ours ?? Number.NaN)),
         ]),
       ),
     );

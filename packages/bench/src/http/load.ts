@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import autocannon from 'autocannon';
+import { BENCH_API_KEY } from './apps/types.js';
 
 /** The load every server gets; only the server changes between runs. */
 export interface LoadSettings {
@@ -38,7 +39,16 @@ function wrk(version: string): LoadGenerator {
     concurrent: true,
     run: (url, settings, seconds, cpus) =>
       new Promise((resolve, reject) => {
-        const wrkArgs = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '--timeout', '10s', url];
+        const wrkArgs = [
+          '-t1',
+          `-c${settings.connections}`,
+          `-d${seconds}s`,
+          '--timeout',
+          '10s',
+          '-H',
+          `x-api-key: ${BENCH_API_KEY}`,
+          url,
+        ];
         const [command, args] = cpus ? ['taskset', ['-c', cpus, 'wrk', ...wrkArgs]] : ['wrk', wrkArgs];
         execFile(command, args as string[], (error, stdout) => {
           if (error) return reject(new Error(`wrk ${args.join(' ')} failed: ${error.message}`));
@@ -69,7 +79,12 @@ const AUTOCANNON: LoadGenerator = {
   // One event loop drives every autocannon run, so side-by-side runs would share one client.
   concurrent: false,
   async run(url, settings, seconds) {
-    const result = await autocannon({ url, connections: settings.connections, duration: seconds });
+    const result = await autocannon({
+      url,
+      connections: settings.connections,
+      duration: seconds,
+      headers: { 'x-api-key': BENCH_API_KEY },
+    });
     return {
       rps: result.requests.total / result.duration,
       requests: result.requests.total,

@@ -115,6 +115,7 @@ function perVariant<T>(make: () => T): Record<Variant, T> {
     noop: make(),
     quiet: make(),
     both: make(),
+    tiered: make(),
     'ours-redis-fixed': make(),
     'ours-redis': make(),
     'peer-redis': make(),

@@ -23,6 +23,7 @@ import {
   PEER_LIMIT,
   type RedisTarget,
   type StartApp,
+  TIERED_CONFIG,
   type Variant,
 } from './types.js';
 
@@ -76,6 +77,10 @@ function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicMod
   }
   if (variant === 'quiet' || variant === 'both') {
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: variant === 'both' ? 'both' : false }));
+    providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
+  }
+  if (variant === 'tiered') {
+    imports.push(DistLimiterModule.forRoot({ config: TIERED_CONFIG }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
   if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });

@@ -10,6 +10,7 @@ export type Variant =
   | 'noop'
   | 'quiet'
   | 'both'
+  | 'tiered'
   | 'ours-redis-fixed'
   | 'ours-redis'
   | 'peer-redis';
@@ -17,9 +18,10 @@ export type Variant =
 /**
  * The floors `--floors` adds: `noop` is the app with a middleware (hook, guard) that does nothing, the least
  * any limiter costs; `quiet` is ours with `headers: false`, deciding without sending a header; `both` is
- * ours with `headers: 'both'` (five fields, the default before 'legacy'), what the default change saves.
+ * ours with `headers: 'both'` (five fields, the default before 'legacy'), what the default change saves;
+ * `tiered` is ours with a configuration of tiers and rules (TIERED_CONFIG) instead of a plain `rate`.
  */
-export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both'];
+export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both', 'tiered'];
 
 /**
  * The Redis rows (`--only http-redis`): ours with `fixedWindow` (what every peer implements), ours with the
@@ -48,5 +50,32 @@ export const OUR_RATE = '100000000/hour';
 export const PEER_LIMIT = 1e9;
 /** The peers' window. */
 export const HOUR_MS = 3_600_000;
+/** The API key every load generator sends with every request, whatever the variant (only `tiered` reads it). */
+export const BENCH_API_KEY = 'bench_key_0123456789';
+
+/**
+ * The `tiered` variant's configuration: the bench's key in a tier of its own, an anonymous default tier,
+ * and two rules the bench's requests (GET /) do not match, so each request finds its tier by key, looks
+ * for rules, and is charged to its tier's token bucket.
+ */
+export const TIERED_CONFIG = {
+  version: 1 as const,
+  defaultTier: 'anonymous',
+  tiers: {
+    anonymous: { rate: '60/minute' },
+    bench: { rate: OUR_RATE },
+  },
+  keys: { [BENCH_API_KEY]: 'bench' },
+  rules: [
+    {
+      id: 'login',
+      match: { methods: ['POST' as const], path: '/api/login' },
+      rate: '3/minute',
+      keyBy: 'ip' as const,
+    },
+    { id: 'search', match: { path: '/api/search/**' }, rate: '600/hour' },
+  ],
+};
+
 /** What every app answers. */
 export const HELLO = 'hello world';
