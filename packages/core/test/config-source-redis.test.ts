@@ -362,6 +362,44 @@ describe('the Redis overlay', () => {
     expect(error).toBeInstanceOf(Error);
   });
 
+  it('subscribes and reads once a Redis that was down at start comes up', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const late = createConfigSource({
+      document: issueDocument() as never,
+      redis: { client: url, prefix: 'late' },
+    });
+    open.push(late);
+    const errors = recordEvents(late);
+    await late.ready();
+    expect(errors.map(([name]) => name)).toContain('sourceError');
+    const server = await startRedis({ port });
+    try {
+      const a = createConfigSource({
+        document: issueDocument() as never,
+        redis: { client: url, prefix: 'late' },
+      });
+      open.push(a);
+      await a.ready();
+      const reloaded = nextEvent(late, 'reloaded', () => 0);
+      await a.publish({ tiers: { free: { rate: '25/minute' } } });
+      expect((await reloaded).arg.origins.overlayVersion).toBe(1);
+      expect(freeLimit(late)).toBe(25);
+      // Its SUBSCRIBE failed at start; it subscribed once the server was there.
+      const check = new Redis(url);
+      const deadline = performance.now() + BOUND_MS;
+      const subscribers = async () =>
+        Number(((await check.call('PUBSUB', 'NUMSUB', 'late:config')) as [string, number])[1]);
+      while ((await subscribers()) < 2 && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await subscribers()).toBe(2);
+      await check.quit();
+    } finally {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+      await server.stop();
+    }
+  });
+
   it('applies a change published by this process in another process', async () => {
     const prefix = newPrefix();
     const a = await sourceOn(prefix);

@@ -231,6 +231,8 @@ class RedisOverlay {
   private lane: Promise<unknown> = Promise.resolve();
   private readQueued = false;
   private polling = false;
+  private subscribed = false;
+  private subscribing: Promise<void> | undefined;
   // The version counter's text as last read (undefined before the first read): a poll that sees another reads.
   private seen: string | undefined;
   // One sourceError per outage of each connection, not one per failed attempt.
@@ -243,25 +245,22 @@ class RedisOverlay {
   ) {
     this.store = new RedisOverlayStore(options.client, options.prefix);
     this.store.commands.on('error', (error: Error) => this.failed('commands', error));
+    // Back after an outage: whatever was written meanwhile is read now rather than at the next poll.
+    this.store.commands.on('ready', () => this.requestRead());
     this.store.subscriber.on('error', (error: Error) => this.failed('subscriber', error));
     this.store.subscriber.on('ready', () => {
       this.down.subscriber = false;
+      if (!this.subscribed) void this.subscribe();
     });
     if (typeof options.client !== 'string') {
       // The app quitting its client expects Redis to hold nothing open; our duplicates would.
       options.client.once('end', () => void this.close());
     }
     // Subscribed before the first read, so nothing written after that read goes unannounced.
-    const subscribed = this.store.subscribe((version) => {
+    this.store.listen((version) => {
       if (version !== this.seen) this.requestRead();
     });
-    this.ready = subscribed.then(
-      () => this.readNow(),
-      (error: Error) => {
-        this.failed('subscriber', error);
-        return this.readNow();
-      },
-    );
+    this.ready = this.subscribe().then(() => this.readNow());
     this.poller = setInterval(() => this.poll(), options.pollMs).unref();
   }
 
@@ -301,6 +300,21 @@ class RedisOverlay {
     clearInterval(this.poller);
     this.store.close();
     await this.lane.catch(() => {});
+  }
+
+  // Never rejects: a failure is a sourceError, and the subscriber's next 'ready' tries again.
+  private subscribe(): Promise<void> {
+    this.subscribing ??= this.store.subscribe().then(
+      () => {
+        this.subscribed = true;
+        this.subscribing = undefined;
+      },
+      (error: Error) => {
+        this.subscribing = undefined;
+        this.failed('subscriber', error);
+      },
+    );
+    return this.subscribing;
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

@@ -18,7 +18,8 @@ const COMMAND_OPTIONS: Partial<RedisOptions> = {
   retryStrategy: (attempt: number) => Math.min(attempt * 50, MOST_BETWEEN_ATTEMPTS_MS),
 };
 
-// The subscriber re-subscribes by itself after a reconnect (ioredis's autoResubscribe).
+// The subscriber re-subscribes by itself after a reconnect (ioredis's autoResubscribe), but only to what it
+// had subscribed to: a SUBSCRIBE that failed (Redis down at start) is sent again by the caller.
 const SUBSCRIBER_OPTIONS: Partial<RedisOptions> = {
   lazyConnect: false,
   maxRetriesPerRequest: 1,
@@ -115,11 +116,15 @@ export class RedisOverlayStore {
     await this.commands.publish(this.channel, String(version));
   }
 
-  /** Subscribes to the channel; `onMessage` gets the announced version. */
-  async subscribe(onMessage: (version: string) => void): Promise<void> {
+  /** Calls `onMessage` with the version of every announcement received. */
+  listen(onMessage: (version: string) => void): void {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) onMessage(message);
     });
+  }
+
+  /** Subscribes to the channel. */
+  async subscribe(): Promise<void> {
     await this.subscriber.subscribe(this.channel);
   }
 
