@@ -274,6 +274,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   /** The client identity this request is counted as, e.g. "ip:203.0.113.7", for `limiter.reset` or logs. */
   async keyFor(request: HttpRequest): Promise<string> {
+    if (this.tierRequests !== undefined) {
+      const client = await this.tierRequests.clientOf(request, this.source!.current());
+      // A key that is not valid is counted nowhere; the IP names the client in logs.
+      return client?.identity ?? this.clients.ip(request);
+    }
     return this.clients.of(request);
   }
 
@@ -299,8 +304,15 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return this.limiter.health();
   }
 
-  /** Forgets what was counted for this request's key in its scope, e.g. after a successful login. */
+  /**
+   * Forgets what was counted for this request's key in its scope, e.g. after a successful login; with a
+   * `config`, its tier's count and those of the rules that count by its key.
+   */
   async reset(request: HttpRequest): Promise<void> {
+    if (this.tierRequests !== undefined) {
+      await this.tierRequests.reset(request, this.source!.current());
+      return;
+    }
     await this.limiter.reset(await this.clients.of(request), { scope: this.scopeOf(request) });
   }
 

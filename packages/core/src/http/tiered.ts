@@ -161,20 +161,38 @@ export class TierRequests {
     return this.host.limiter.decideLocallyIn(group.space, key, group.cost);
   }
 
+  /** The request's tier and identity under `snapshot`; undefined when its key is not valid. */
+  async clientOf(request: HttpRequest, snapshot: ConfigSnapshot): Promise<Client | undefined> {
+    const client = await this.identify(request, snapshot, true);
+    return 'status' in client ? undefined : client;
+  }
+
+  /** Forgets the request's client's counts: its tier's, and those of every rule counting by its key. */
+  async reset(request: HttpRequest, snapshot: ConfigSnapshot): Promise<void> {
+    const client = await this.clientOf(request, snapshot);
+    if (client === undefined) return;
+    const rules = snapshot.rules.filter((r) => r.keyBy === 'key');
+    const plan = planFor(snapshot, client.tier, rules, this.host.limiter.prefix, this.host.headerMode);
+    for (const group of [...plan.enforce, ...plan.shadow]) {
+      if (group.by === 'key') await this.host.limiter.backend.delete(group.space, client.identity);
+    }
+  }
+
   // The request's tier and identity, or the answer for a key that is not valid.
   private identify(
     request: HttpRequest,
     snapshot: ConfigSnapshot,
+    quiet = false,
   ): Client | HttpOutcome | Promise<Client | HttpOutcome> {
     const raw = request.header(snapshot.keyBy);
     if (raw === undefined || raw === '') return this.anonymous(request, snapshot);
     const listed = this.listedTier(raw, snapshot);
     if (listed !== null) return listed;
     const store = this.host.keyStore;
-    if (store === undefined) return this.unknown(request, snapshot);
+    if (store === undefined) return this.unknown(request, snapshot, quiet);
     const found = store.lookup(raw);
-    if (found instanceof Promise) return found.then((o) => this.stored(o, raw, request, snapshot));
-    return this.stored(found, raw, request, snapshot);
+    if (found instanceof Promise) return found.then((o) => this.stored(o, raw, request, snapshot, quiet));
+    return this.stored(found, raw, request, snapshot, quiet);
   }
 
   private listedTier(raw: string, snapshot: ConfigSnapshot): KeyTier | null {
@@ -196,6 +214,7 @@ export class TierRequests {
     raw: string,
     request: HttpRequest,
     snapshot: ConfigSnapshot,
+    quiet = false,
   ): Client | HttpOutcome {
     if (found.kind === 'tier') {
       if (snapshot.tiers.has(found.tier)) return { tier: found.tier, identity: keyIdentity(raw) };
@@ -208,7 +227,7 @@ export class TierRequests {
         request,
       );
     } else if (found.kind === 'unknown') {
-      return this.unknown(request, snapshot);
+      return this.unknown(request, snapshot, quiet);
     } else {
       this.host.configError('keyStore', found.error, request);
     }
@@ -222,9 +241,9 @@ export class TierRequests {
   }
 
   // An unlisted key: 401 under "reject"; under "default", a request without a key (so it buys nothing).
-  private unknown(request: HttpRequest, snapshot: ConfigSnapshot): Client | HttpOutcome {
+  private unknown(request: HttpRequest, snapshot: ConfigSnapshot, quiet = false): Client | HttpOutcome {
     if (snapshot.unknownKey === 'default') return this.anonymous(request, snapshot);
-    this.host.unknownKey(request);
+    if (!quiet) this.host.unknownKey(request);
     let outcome = this.unauthorized.get(snapshot.keyBy);
     if (outcome === undefined) {
       outcome = Object.freeze({

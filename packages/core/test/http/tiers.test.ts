@@ -413,3 +413,26 @@ describe('config as a file path', () => {
     expect((await limiter.handle(req(withKey(FREE)))).headers['X-RateLimit-Limit']).toBe('30');
   });
 });
+
+describe('keyFor and reset with config', () => {
+  test("keyFor names the key's identity (never the raw key); reset forgets the tier and key rules", async () => {
+    const doc = issueDocument();
+    doc.rules = [
+      { id: 'r', match: { path: '/r' }, rate: '3/minute' },
+      { id: 'by-ip', match: { path: '/r' }, rate: '3/minute', keyBy: 'ip' },
+    ];
+    const { limiter, send } = limiterOf(doc);
+    expect(await limiter.keyFor(req(withKey(FREE)))).toMatch(/^k#[0-9a-f]{64}$/);
+    expect(await limiter.keyFor(req())).toBe('ip:203.0.113.7');
+    await sendTimes(send, 3, withKey(FREE, { path: '/r' }));
+    expect((await send(withKey(FREE, { path: '/r', ip: '198.51.100.1' }))).limitedBy).toBe('r');
+    await limiter.reset(req(withKey(FREE)));
+    const after = await send(withKey(FREE, { path: '/r', ip: '198.51.100.1' }));
+    expect(after.allowed).toBe(true);
+    // Rule r and the tier were forgotten (2 and 19 left); the IP rule, which does not count by the key, was
+    // left alone: this address has 2 of 3 used, the refused request included (rules on another client are
+    // charged before the tier's group, and a refusal there does not undo them), so 1 left binds.
+    expect(after.headers['X-RateLimit-Remaining']).toBe('1');
+    expect((await send(withKey(FREE, { path: '/r' }))).limitedBy).toBe('by-ip');
+  });
+});
