@@ -9,6 +9,7 @@ import {
   type HttpBackendKind,
 } from './http-fixtures.js';
 import { describeHttpFaults } from './http-faults.js';
+import { defineTierCases } from './http-tiers.js';
 
 /** A running app under test. */
 export interface ConformanceApp {
@@ -50,10 +51,11 @@ export function describeHttpConformance(adapter: string, factory: ConformanceFac
 }
 
 const LIMIT = 5;
-// A second loopback address plays a second client without any proxy header being trusted.
-const OTHER_CLIENT = '127.0.0.2';
+/** A second loopback address: plays a second client (the first is 127.0.0.1) without trusting any proxy header. */
+export const OTHER_CLIENT = '127.0.0.2';
 
-interface Running {
+/** The standard app running on a fresh backend, with helpers to send it requests. */
+export interface Running {
   url: string;
   fixture: HttpBackendFixture;
   get(path?: string, headers?: Record<string, string>): Promise<HttpReply>;
@@ -62,7 +64,8 @@ interface Running {
   exhaust(count: number, path?: string, headers?: Record<string, string>): Promise<void>;
 }
 
-const json = (reply: HttpReply): unknown => JSON.parse(reply.text);
+/** A reply's body read as JSON. */
+export const json = (reply: HttpReply): unknown => JSON.parse(reply.text);
 
 function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
   const cleanups: (() => Promise<void>)[] = [];
@@ -80,14 +83,16 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
   }
 
   /** Starts the standard app with `global` and `strict` on a fresh backend of this run's kind. */
-  async function start(global: HttpLimitOptions = {}, strict: HttpLimitOptions = {}): Promise<Running> {
+  function start(global: HttpLimitOptions = {}, strict: HttpLimitOptions = {}): Promise<Running> {
+    return startExact({ rate: `${LIMIT}/minute`, ...global }, { rate: '3/minute', ...strict });
+  }
+
+  /** As start, without the default rates: only the fresh backend and prefix are added to the options. */
+  async function startExact(global: HttpLimitOptions, strict: HttpLimitOptions): Promise<Running> {
     const fixture = await createHttpBackend(kind);
     cleanups.push(() => fixture.dispose());
     const shared = { backend: fixture.backend, prefix: fixture.prefix };
-    const url = await launch(
-      { rate: `${LIMIT}/minute`, ...shared, ...global },
-      { rate: '3/minute', ...shared, ...strict },
-    );
+    const url = await launch({ ...shared, ...global }, { ...shared, ...strict });
     const get = (path = '/hello', headers?: Record<string, string>) => send(url, path, { headers });
     return {
       url,
@@ -429,4 +434,6 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
     expect(refused.status).toBe(429);
     expect(refused.headers['content-type']).toMatch(/^application\/json/);
   });
+
+  defineTierCases(kind, startExact);
 }
