@@ -9,16 +9,8 @@ import type { ConfigSnapshot } from '../snapshot.js';
 import { FileWatch } from './file-watch.js';
 import { composeSnapshot } from './merge.js';
 import { type CheckedOptions, checkOptions, type ConfigSourceOptions } from './options.js';
-import {
-  type ConfigOverlayChange,
-  changeFields,
-  changeProblems,
-  decodeOverlay,
-  EMPTY_OVERLAY,
-  type Overlay,
-  withFields,
-} from './overlay.js';
-import { RedisOverlayStore, type StoredOverlay } from './redis-overlay.js';
+import { type ConfigOverlayChange, changeProblems, EMPTY_OVERLAY, type Overlay } from './overlay.js';
+import { type OverlayHost, OverlaySync } from './overlay-sync.js';
 
 /** Events of a ConfigSource, by name, with their arguments. */
 export interface ConfigSourceEvents {
@@ -46,8 +38,6 @@ export interface ConfigSource extends EventEmitter<ConfigSourceEvents> {
 const BRAND = Symbol.for('distlimiter.ConfigSource');
 const FILE_POLL_MS = 250;
 const FILE_DEBOUNCE_MS = 25;
-// Attempts at a publish that others keep overtaking before it gives up.
-const PUBLISH_ATTEMPTS = 5;
 
 /**
  * Creates a configuration source. The document or file is read and validated now: an invalid one throws
@@ -95,7 +85,7 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
   private fileBusy = false;
   private fileAgain = false;
   private readonly watch: FileWatch | undefined;
-  private readonly redis: RedisOverlay | undefined;
+  private readonly redis: OverlaySync | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: CheckedOptions) {
@@ -112,6 +102,17 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
     const first = composeSnapshot(this.base, this.overlay, this.file);
     if (!first.ok) throw first.error;
     this.snapshot = first.snapshot;
+    if (options.redis) {
+      const host: OverlayHost = {
+        inputs: () => ({ base: this.base, overlay: this.overlay }),
+        check: (base, overlay) => this.check(base, overlay),
+        apply: (base, overlay) => this.apply(base, overlay),
+        rejected: (error) => this.emit('rejected', error),
+        sourceError: (error) => this.emit('sourceError', error),
+      };
+      this.redis = new OverlaySync(host, options.redis);
+    }
+    // After the Redis side, whose construction may throw (ioredis missing): no watcher is left behind.
     if (this.file !== undefined && options.watch) {
       this.watch = new FileWatch(this.file, () => void this.reloadFile(), {
         pollMs: FILE_POLL_MS,
@@ -120,7 +121,6 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
       // Whatever changed between the read above and the watch's start.
       void this.reloadFile();
     }
-    if (options.redis) this.redis = new RedisOverlay(this, options.redis);
   }
 
   current(): ConfigSnapshot {
@@ -153,12 +153,12 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
     return this.closing;
   }
 
-  get closed(): boolean {
+  private get closed(): boolean {
     return this.closing !== undefined;
   }
 
-  /** Puts the merge of these inputs in force (they become the latest either way): the snapshot, or the error. */
-  apply(base: ConfigDocument, overlay: Overlay): ConfigSnapshot | InvalidConfigError {
+  // The merge of these inputs put in force (they become the latest either way): the snapshot, or the error.
+  private apply(base: ConfigDocument, overlay: Overlay): ConfigSnapshot | InvalidConfigError {
     this.base = base;
     this.overlay = overlay;
     const result = composeSnapshot(base, overlay, this.file);
@@ -172,15 +172,10 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
     return result.snapshot;
   }
 
-  /** The problems of merging these inputs, or undefined when the merge is valid; nothing is put in force. */
-  check(base: ConfigDocument, overlay: Overlay): InvalidConfigError | undefined {
+  // The problems of merging these inputs, or undefined when the merge is valid; nothing is put in force.
+  private check(base: ConfigDocument, overlay: Overlay): InvalidConfigError | undefined {
     const result = composeSnapshot(base, overlay, this.file);
     return result.ok ? undefined : result.error;
-  }
-
-  /** The latest valid base and overlay. */
-  inputs(): { base: ConfigDocument; overlay: Overlay } {
-    return { base: this.base, overlay: this.overlay };
   }
 
   // One read at a time; a change noticed during a read gets a read of its own after it.
@@ -219,165 +214,5 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
       return;
     }
     this.apply(result.config, this.overlay);
-  }
-}
-
-/** The Redis side of a source: reads on start, on every announcement and whenever a poll sees a new version. */
-class RedisOverlay {
-  readonly ready: Promise<void>;
-  private readonly store: RedisOverlayStore;
-  private readonly poller: NodeJS.Timeout;
-  // Redis work runs one task at a time, so a slow read can never put an older overlay over a newer one.
-  private lane: Promise<unknown> = Promise.resolve();
-  private readQueued = false;
-  private polling = false;
-  private subscribed = false;
-  private subscribing: Promise<void> | undefined;
-  // The version counter's text as last read (undefined before the first read): a poll that sees another reads.
-  private seen: string | undefined;
-  // One sourceError per outage of each connection, not one per failed attempt.
-  private readonly down = { commands: false, subscriber: false };
-  private closed = false;
-
-  constructor(
-    private readonly source: Source,
-    options: NonNullable<CheckedOptions['redis']>,
-  ) {
-    this.store = new RedisOverlayStore(options.client, options.prefix);
-    this.store.commands.on('error', (error: Error) => this.failed('commands', error));
-    // Back after an outage: whatever was written meanwhile is read now rather than at the next poll.
-    this.store.commands.on('ready', () => this.requestRead());
-    this.store.subscriber.on('error', (error: Error) => this.failed('subscriber', error));
-    this.store.subscriber.on('ready', () => {
-      this.down.subscriber = false;
-      if (!this.subscribed) void this.subscribe();
-    });
-    if (typeof options.client !== 'string') {
-      // The app quitting its client expects Redis to hold nothing open; our duplicates would.
-      options.client.once('end', () => void this.close());
-    }
-    // Subscribed before the first read, so nothing written after that read goes unannounced.
-    this.store.listen((version) => {
-      if (version !== this.seen) this.requestRead();
-    });
-    this.ready = this.subscribe().then(() => this.readNow());
-    this.poller = setInterval(() => this.poll(), options.pollMs).unref();
-  }
-
-  async publish(change: ConfigOverlayChange): Promise<ConfigSnapshot> {
-    return this.enqueue(async () => {
-      const fields = changeFields(change);
-      for (let attempt = 1; ; attempt++) {
-        const stored = await this.store.read();
-        // The change applies to the fields as stored, so a change can also repair a field that cannot be read.
-        const decoded = decodeOverlay(withFields(stored.fields, fields), stored.version);
-        if (!decoded.ok) throw new InvalidConfigError(decoded.problems, 'the Redis overlay after the change');
-        const { base } = this.source.inputs();
-        const check = this.source.check(base, decoded.overlay);
-        if (check) throw check;
-        const version = await this.store.write(stored.version, fields.set, fields.remove);
-        if (version === undefined) {
-          if (attempt < PUBLISH_ATTEMPTS) continue;
-          throw new Error(
-            `The Redis overlay changed under ${PUBLISH_ATTEMPTS} attempts to publish in a row; nothing was written. Try again.`,
-          );
-        }
-        this.seen = String(version);
-        const overlay = { ...decoded.overlay, version };
-        // A file reload during the awaits above could make the merge fail now; the write stands, and every
-        // instance rejects it alike (rejected event), as it would any overlay written with another base.
-        const result = this.source.apply(this.source.inputs().base, overlay);
-        this.store.announce(version).catch((error: Error) => this.failed('commands', error));
-        if (result instanceof InvalidConfigError) throw result;
-        return result;
-      }
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.poller);
-    this.store.close();
-    await this.lane.catch(() => {});
-  }
-
-  // Never rejects: a failure is a sourceError, and the subscriber's next 'ready' tries again.
-  private subscribe(): Promise<void> {
-    this.subscribing ??= this.store.subscribe().then(
-      () => {
-        this.subscribed = true;
-        this.subscribing = undefined;
-      },
-      (error: Error) => {
-        this.subscribing = undefined;
-        this.failed('subscriber', error);
-      },
-    );
-    return this.subscribing;
-  }
-
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(task);
-    this.lane = run.catch(() => {});
-    return run;
-  }
-
-  private readNow(): Promise<void> {
-    this.readQueued = true;
-    return this.enqueue(() => this.read());
-  }
-
-  private requestRead(): void {
-    if (this.readQueued || this.closed) return;
-    void this.readNow();
-  }
-
-  private poll(): void {
-    if (this.polling || this.closed) return;
-    this.polling = true;
-    this.store.readVersion().then(
-      (version) => {
-        this.polling = false;
-        this.down.commands = false;
-        if (version !== this.seen) this.requestRead();
-      },
-      (error: Error) => {
-        this.polling = false;
-        this.failed('commands', error);
-      },
-    );
-  }
-
-  private async read(): Promise<void> {
-    this.readQueued = false;
-    if (this.closed) return;
-    let stored: StoredOverlay;
-    try {
-      stored = await this.store.read();
-    } catch (error) {
-      this.failed('commands', error as Error);
-      return;
-    }
-    this.down.commands = false;
-    if (this.closed) return;
-    this.seen = stored.version === undefined ? '' : String(stored.version);
-    const decoded = decodeOverlay(stored.fields, stored.version);
-    if (!decoded.ok) {
-      this.source.emit(
-        'rejected',
-        new InvalidConfigError(decoded.problems, `the Redis overlay (version ${stored.version})`),
-      );
-      return;
-    }
-    const { base, overlay } = this.source.inputs();
-    if (decoded.overlay.digest === overlay.digest && decoded.overlay.version === overlay.version) return;
-    this.source.apply(base, decoded.overlay);
-  }
-
-  private failed(connection: 'commands' | 'subscriber', error: Error): void {
-    if (this.closed || this.down[connection]) return;
-    this.down[connection] = true;
-    this.source.emit('sourceError', error);
   }
 }
