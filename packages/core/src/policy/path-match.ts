@@ -15,7 +15,8 @@ import { InvalidOptionError } from '../errors.js';
 //
 // In a pattern, `*` is exactly one segment and `**` any number of segments, zero included, so
 // "/api/search/**" matches "/api/search", "/api/search/" and "/api/search/a/b". Literal segments are
-// compared exactly, case included.
+// compared without regard to case: Express, Koa's router and Nest on Express route "/API/Login" to the
+// "/api/login" handler by default, so a case-sensitive rule could be walked around by changing case.
 
 const LITERAL = 0;
 const ONE = 1;
@@ -70,7 +71,7 @@ export function compilePathPattern(pattern: unknown, field = 'path'): PathMatche
       // "**/**" matches exactly what "**" does: one of them is the same match with less backtracking.
       if (kind === ANY && kinds[kinds.length - 1] === ANY) continue;
       kinds.push(kind);
-      texts.push(kind === LITERAL ? decodeSegment(raw) : '');
+      texts.push(kind === LITERAL ? decodeSegment(raw).toLowerCase() : '');
     }
   }
   return new CompiledPath(pattern, kinds, texts);
@@ -172,7 +173,7 @@ class CompiledPath implements PathMatcher {
 
 /**
  * A request path's segments as patterns see them: empty segments ignored, "%" escapes decoded, "." and ".."
- * resolved. Split once per request and pass to `matchSegments` of every rule.
+ * resolved, lower-cased. Split once per request and pass to `matchSegments` of every rule.
  */
 export function pathSegments(path: string): string[] {
   const parts = path.split('/');
@@ -186,7 +187,7 @@ export function pathSegments(path: string): string[] {
       out.pop();
       continue;
     }
-    out.push(part);
+    out.push(part.toLowerCase());
   }
   return out;
 }
