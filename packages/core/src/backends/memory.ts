@@ -38,7 +38,8 @@ const SWEEP_PER_WRITE = 2;
 export class MemoryBackend implements Backend {
   /** Most keys held at once. */
   readonly maxKeys: number;
-  private readonly clock: Clock;
+  /** The time source states are read and written by (the `clock` option, or Date.now). */
+  readonly clock: Clock;
   // One table per namespace (see `table`); `count` is their total size, kept for the maxKeys bound.
   private tables = new Map<string, Map<string, Entry>>();
   private count = 0;
