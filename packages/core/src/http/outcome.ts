@@ -31,7 +31,12 @@ export class Outcomes {
   ) {}
 
   /** An allowed request: through, with the rate-limit headers (`headers`: a tier plan's, else the limiter's; `tier` with a config). */
-  allowed(decision: Decision, headers: RateHeaders = this.headers, tier?: string): HttpOutcome {
+  allowed(
+    decision: Decision,
+    headers: RateHeaders = this.headers,
+    tier?: string,
+    rules?: readonly string[],
+  ): HttpOutcome {
     return {
       allowed: true,
       status: 200,
@@ -40,6 +45,7 @@ export class Outcomes {
       decision,
       skipped: false,
       tier,
+      rules,
     };
   }
 

@@ -47,6 +47,8 @@ export interface TierPlan {
   readonly enforce: readonly ChargeGroup[];
   /** One group per shadow rule: counted only when the request is allowed, never refusing. */
   readonly shadow: readonly ChargeGroup[];
+  /** The ids of the rules matched, enforced and shadow, in document order. */
+  readonly rules: readonly string[];
 }
 
 // Plans per snapshot: a reload builds a new snapshot, and its plans go with the old one.
@@ -129,7 +131,7 @@ function buildPlan(
         ),
       ),
   );
-  return Object.freeze({ tier, cost, enforce, shadow });
+  return Object.freeze({ tier, cost, enforce, shadow, rules: Object.freeze(rules.map((r) => r.id)) });
 }
 
 function group(

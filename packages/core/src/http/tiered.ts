@@ -120,7 +120,7 @@ export class TierRequests {
     group: ChargeGroup,
     decision: Decision,
   ): HttpOutcome | Promise<HttpOutcome> {
-    if (decision.allowed) return this.host.outcomes.allowed(decision, group.headers, plan.tier);
+    if (decision.allowed) return this.host.outcomes.allowed(decision, group.headers, plan.tier, plan.rules);
     return this.refused(request, plan, group, decision);
   }
 
@@ -132,7 +132,7 @@ export class TierRequests {
   ): HttpOutcome | Promise<HttpOutcome> {
     const limitedBy = group.owners[decision.binding];
     const refused = this.host.refuse(request, decision, group.headers);
-    const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy });
+    const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy, rules: plan.rules });
     return refused instanceof Promise ? refused.then(tag) : tag(refused);
   }
 
@@ -146,7 +146,8 @@ export class TierRequests {
     key: string,
   ): HttpOutcome | Promise<HttpOutcome> {
     const decision = this.locally(error, request, group, key);
-    if (decision === undefined) return { ...this.host.backendFailure(error, request), tier: plan.tier };
+    if (decision === undefined)
+      return { ...this.host.backendFailure(error, request), tier: plan.tier, rules: plan.rules };
     return this.single(request, plan, group, decision);
   }
 
@@ -270,7 +271,8 @@ export class TierRequests {
         decision = await this.host.limiter.decideIn(group.space, key, group.cost);
       } catch (error) {
         const local = this.locally(error, request, group, key);
-        if (local === undefined) return { ...this.host.backendFailure(error, request), tier: plan.tier };
+        if (local === undefined)
+          return { ...this.host.backendFailure(error, request), tier: plan.tier, rules: plan.rules };
         decision = local;
       }
       if (!decision.allowed) return this.refused(request, plan, group, decision);
@@ -279,7 +281,7 @@ export class TierRequests {
         bestGroup = group;
       }
     }
-    const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers, plan.tier);
+    const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers, plan.tier, plan.rules);
     const shadowed = plan.shadow.length === 0 ? undefined : await this.shadow(request, client, plan);
     if (shadowed !== undefined) (outcome.headers as Record<string, string>)[SHADOW_HEADER] = shadowed;
     return outcome;

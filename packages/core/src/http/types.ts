@@ -47,6 +47,8 @@ export interface HttpOutcome {
   readonly tier?: string | undefined;
   /** With a `config`, on a refusal: the tier name or rule id whose limit refused the request. */
   readonly limitedBy?: string | undefined;
+  /** With a `config`: the ids of the rules the request matched (enforced and shadow), in document order. */
+  readonly rules?: readonly string[] | undefined;
 }
 
 /** Computes the rate of a request, e.g. from its plan: a rate string such as "100/minute", sync or async. */
