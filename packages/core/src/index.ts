@@ -105,3 +105,10 @@ export type {
   ConfigSourceLike,
 } from './http/types.js';
 export { UNAUTHORIZED_BODY, SHADOW_HEADER } from './http/tiered.js';
+export {
+  optionsFromEnv,
+  limiterFromEnv,
+  ENV_VARIABLES,
+  type FromEnvOptions,
+  type EnvLimitOptions,
+} from './env.js';
