@@ -16,7 +16,11 @@ export interface ExpressRateLimitOptions extends HttpLimitOptions {
   handler?: RateLimitHandler;
 }
 
-/** The middleware `rateLimit` returns; `limiter` is exposed for its events ('limited', 'backendError') and reset. */
+/**
+ * The middleware `rateLimit` returns. `limiter` is exposed for its events ('limited', 'backendError',
+ * 'configReloaded', ...), `reset`, and `close()`, which stops what it started itself (the watcher of a
+ * `config` file path): Express has no close hook, so call it when the server stops.
+ */
 export type RateLimitMiddleware = RequestHandler & { readonly limiter: HttpLimiter };
 
 // A class rather than an object literal with a closure, so a request costs one small allocation; what the

@@ -128,6 +128,9 @@ async function plugin(fastify: FastifyInstance, options: FastifyRateLimitOptions
   const { global = true, ...httpOptions } = options;
   if (typeof global !== 'boolean') throw new InvalidOptionError('global', global, 'true or false');
   const limiter = new HttpLimiter(httpOptions);
+  // app.close() stops what the limiter started itself (the watcher of a `config` file path); a backend or
+  // config source passed in stays the app's to close.
+  fastify.addHook('onClose', () => limiter.close());
   fastify.addHook('onRoute', (route) => {
     const setting = route.config?.rateLimit;
     if (setting === false || (setting === undefined && !global)) return;

@@ -13,6 +13,13 @@ export interface HonoRateLimitOptions extends HttpLimitOptions {
   getIp?: (c: Context) => string | undefined;
 }
 
+/**
+ * The middleware `rateLimit` returns. `limiter` is exposed for its events ('limited', 'configReloaded', ...),
+ * `reset`, and `close()`, which stops what it started itself (the watcher of a `config` file path): Hono has
+ * no close hook, so call it when the server stops.
+ */
+export type RateLimitMiddleware = MiddlewareHandler & { readonly limiter: HttpLimiter };
+
 // Hono registers `app.use` (and `app.all`) handlers under this method name.
 const ANY_METHOD = 'ALL';
 
@@ -54,7 +61,7 @@ class HonoHttpRequest implements HttpRequest {
  * app-wide (unmatched paths included), or on one route, `app.post('/login', rateLimit({ rate: '5/minute' }), ...)`,
  * where it counts per route.
  */
-export function rateLimit(options: HonoRateLimitOptions = {}): MiddlewareHandler {
+export function rateLimit(options: HonoRateLimitOptions = {}): RateLimitMiddleware {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', options, 'an object of rate-limit options');
   }
@@ -66,11 +73,12 @@ export function rateLimit(options: HonoRateLimitOptions = {}): MiddlewareHandler
   const headersOn = limiter.headerMode !== false;
   // Not async: on a synchronous backend (memory) the decision and headers are applied before next() is
   // called, with no promise of our own in the way.
-  return function distlimiter(c, next) {
+  const middleware: MiddlewareHandler = function distlimiter(c, next) {
     const outcome = limiter.evaluate(new HonoHttpRequest(c, getIp(c)));
     if (outcome instanceof Promise) return outcome.then((o) => apply(c, next, o, headersOn));
     return apply(c, next, outcome, headersOn);
   };
+  return Object.assign(middleware, { limiter });
 }
 
 /** The same middleware under its earlier name. */

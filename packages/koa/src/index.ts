@@ -13,22 +13,33 @@ export interface KoaRateLimitOptions<StateT = DefaultState, ContextT = DefaultCo
 }
 
 /**
+ * The middleware `rateLimit` returns. `limiter` is exposed for its events ('limited', 'configReloaded', ...),
+ * `reset`, and `close()`, which stops what it started itself (the watcher of a `config` file path): Koa has
+ * no close hook, so call it when the server stops.
+ */
+export type RateLimitMiddleware<StateT = DefaultState, ContextT = DefaultContext> = Middleware<
+  StateT,
+  ContextT
+> & { readonly limiter: HttpLimiter };
+
+/**
  * Koa middleware that limits requests: app-wide with `app.use` before the router (unmatched paths
  * included), or on a @koa/router route, where it counts per route (method and pattern).
  */
 export function rateLimit<StateT = DefaultState, ContextT = DefaultContext>(
   options: KoaRateLimitOptions<StateT, ContextT> = {},
-): Middleware<StateT, ContextT> {
+): RateLimitMiddleware<StateT, ContextT> {
   const { handler, ...httpOptions } = options;
   // Built now so a bad option fails at start-up, not on the first request.
   const limiter = new HttpLimiter(httpOptions);
   // Not async: on a synchronous backend (memory, default options) the decision is applied and next()
   // called with no promise or microtask of our own; Koa only needs a promise back, which next() is.
-  return (ctx, next) => {
+  const middleware: Middleware<StateT, ContextT> = (ctx, next) => {
     const outcome = limiter.evaluate(new KoaHttpRequest(ctx));
     if (outcome instanceof Promise) return outcome.then((o) => apply(ctx, next, o, handler));
     return apply(ctx, next, outcome, handler);
   };
+  return Object.assign(middleware, { limiter });
 }
 
 function apply<StateT, ContextT>(

@@ -6,6 +6,7 @@ import {
   type InjectionToken,
   Module,
   type ModuleMetadata,
+  type OnApplicationShutdown,
   type OnModuleInit,
   type OptionalFactoryDependency,
   type Provider,
@@ -38,9 +39,10 @@ const limiterProvider: Provider = {
 /**
  * Global module providing the app-wide `HttpLimiter` (HTTP_LIMITER), its options (RATE_LIMIT_OPTIONS) and
  * RateLimitGuard; requests for unknown paths, which reach no guard, count against the app-wide limit too.
- * Bad options, including those of any `@RateLimit()`, fail when the app initialises.
+ * Bad options, including those of any `@RateLimit()`, fail when the app initialises; `app.close()` closes
+ * the limiter.
  */
-export class DistLimiterModule implements OnModuleInit {
+export class DistLimiterModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly limiter: HttpLimiter,
     private readonly reflector: Reflector,
@@ -93,6 +95,14 @@ export class DistLimiterModule implements OnModuleInit {
         limiterFor(this.limiter, this.reflector, controller, handler);
       }
     }
+  }
+
+  /**
+   * On `app.close()` (after the HTTP server has stopped), stops what the app-wide limiter started itself:
+   * the watcher of a `config` file path. A backend or config source passed in stays the app's to close.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.limiter.close();
   }
 }
 
