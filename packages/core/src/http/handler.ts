@@ -10,7 +10,7 @@ import { ClientKeys } from './client-key.js';
 import { resolveConfig } from './config-option.js';
 import { RateHeaders } from './headers.js';
 import { RatedSpaces } from './rated-spaces.js';
-import { TierRequests } from './tiered.js';
+import { type LimitReading, TierRequests } from './tiered.js';
 import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
@@ -70,8 +70,8 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private lastScope = '';
   // Whether this limiter has counted app-wide yet (see claimAppWide).
   private claimed = false;
-  // With `config`: where snapshots come from (shared with derived limiters), and whether this one owns it.
-  private readonly source: ConfigSourceLike | undefined;
+  /** With `config`: where configuration snapshots come from (shared with derived limiters). */
+  readonly source: ConfigSourceLike | undefined;
   private readonly ownsSource: boolean;
   private readonly tierRequests: TierRequests | undefined;
   // The keyStore option's cache, shared with derived limiters like the source.
@@ -374,6 +374,29 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   }
 
   /**
+   * With `config`: the tier and identity of an API key given raw or as `sha256:<hex>` (as an admin knows
+   * it), from the configuration's keys table; undefined when the table does not list it.
+   */
+  tierOfKey(key: string): { tier: string; identity: string } | undefined {
+    const snapshot = this.source?.current();
+    if (snapshot === undefined) return undefined;
+    const hex = /^sha256:([0-9a-f]{64})$/.exec(key)?.[1];
+    return hex === undefined ? snapshot.tierOfKey(key) : snapshot.tierOfDigest(hex);
+  }
+
+  /** With `config`: every limit on `identity` as a client of `tier`, read without spending anything. */
+  async peekIdentity(identity: string, tier: string): Promise<LimitReading[]> {
+    if (this.tierRequests === undefined) return [];
+    return this.tierRequests.inspect(identity, tier, this.source!.current());
+  }
+
+  /** With `config`: forgets everything counted for `identity` (`k#<sha256>` or `ip:<address>`), under every tier and rule. */
+  async resetIdentity(identity: string): Promise<void> {
+    if (this.tierRequests === undefined) return;
+    await this.tierRequests.forget(identity, this.source!.current());
+  }
+
+  /**
    * Stops what this limiter started: the watcher, poller and subscriber of a configuration it loaded
    * itself (from a document or a path). A source passed in ready-made is the caller's to close, and so is
    * the backend. Idempotent.
@@ -475,7 +498,7 @@ function configuredBy(own: HttpLimitOptions) {
       );
     }
   }
-  return resolveConfig(own.config);
+  return resolveConfig(own.config, 'config', { backend: own.backend, prefix: own.prefix });
 }
 
 // The algorithm of the configuration's default tier: what the limiter reports as its own.

@@ -1,6 +1,5 @@
 import type { Decision } from '../decision.js';
 import { BackendError } from '../errors.js';
-import { clientId } from '../key-names.js';
 import type { RateLimiter } from '../limiter.js';
 import { keyIdentity } from '../policy/api-keys.js';
 import type { KeyStore, KeyStoreOutcome } from '../policy/key-store.js';
@@ -9,7 +8,8 @@ import type { ClientKeys } from './client-key.js';
 import type { RateHeaders } from './headers.js';
 import type { Outcomes } from './outcome.js';
 import { SERVICE_UNAVAILABLE_BODY } from './response.js';
-import { type ChargeGroup, planFor, type TierPlan } from './tier-plan.js';
+import { clientId, partsKeyspace } from '../key-names.js';
+import { type ChargeGroup, planFor, ruleScope, type TierPlan, tierScope } from './tier-plan.js';
 import type { HeaderMode, HttpOutcome, HttpRequest } from './types.js';
 
 /** The body of every 401 for an API key that is not valid: the same for any key, so it tells nothing. */
@@ -20,6 +20,19 @@ export const UNAUTHORIZED_BODY: Readonly<{ error: string; message: string }> = O
 
 /** The header naming the shadow rules that would have refused a request (comma-separated rule ids). */
 export const SHADOW_HEADER = 'X-RateLimit-Shadow';
+
+/** One limit on a client, read without spending (see TierRequests.inspect). */
+export interface LimitReading {
+  /** The tier's name or the rule's id. */
+  readonly owner: string;
+  readonly kind: 'tier' | 'rule';
+  /** The bucket's size (or the binding rate's count, for several rates). */
+  readonly limit: number;
+  readonly remaining: number;
+  readonly used: number;
+  /** Until the limit is whole again, in ms. */
+  readonly resetAfterMs: number;
+}
 
 /** Who a request is: its tier and the identity its tier counts it by (`k#<sha256>` or its IP). */
 interface Client {
@@ -166,6 +179,48 @@ export class TierRequests {
   async clientOf(request: HttpRequest, snapshot: ConfigSnapshot): Promise<Client | undefined> {
     const client = await this.identify(request, snapshot, true);
     return 'status' in client ? undefined : client;
+  }
+
+  /**
+   * Reads, without spending, every limit that counts `identity` as a client of `tier`: the tier's own, and
+   * each rule counting by the key (as for that tier).
+   */
+  async inspect(identity: string, tier: string, snapshot: ConfigSnapshot): Promise<LimitReading[]> {
+    const compiled = snapshot.tiers.get(tier);
+    if (compiled === undefined) return [];
+    const limits = [
+      { owner: tier, scope: tierScope(tier), members: compiled.algorithm.members },
+      ...snapshot.rules
+        .filter((r) => r.keyBy === 'key')
+        .map((r) => ({ owner: r.id, scope: ruleScope(r.id), members: r.algorithmFor(tier).members })),
+    ];
+    const prefix = this.host.limiter.prefix;
+    return Promise.all(
+      limits.map(async (l) => {
+        const space = partsKeyspace(prefix, [{ scope: l.scope, members: l.members }]);
+        const d = await this.host.limiter.decideIn(space, identity, 1, true);
+        return {
+          owner: l.owner,
+          kind: l.owner === tier ? ('tier' as const) : ('rule' as const),
+          limit: d.limit,
+          remaining: d.remaining,
+          used: Math.max(0, d.limit - d.remaining),
+          resetAfterMs: d.resetAfterMs,
+        };
+      }),
+    );
+  }
+
+  /** Forgets everything counted for `identity`: under every tier (a key may have moved), and every rule. */
+  async forget(identity: string, snapshot: ConfigSnapshot): Promise<void> {
+    const parts = [
+      ...[...snapshot.tiers.values()].map((t) => ({
+        scope: tierScope(t.name),
+        members: t.algorithm.members,
+      })),
+      ...snapshot.rules.map((r) => ({ scope: ruleScope(r.id), members: r.algorithm.members })),
+    ];
+    await this.host.limiter.backend.delete(partsKeyspace(this.host.limiter.prefix, parts), identity);
   }
 
   /** Forgets the request's client's counts: its tier's, and those of every rule counting by its key. */

@@ -92,6 +92,8 @@ export interface ConfigSnapshot {
   match(method: string, path: string): readonly CompiledRule[];
   /** The tier and identity of a presented API key, or undefined when the `keys` table does not list it. */
   tierOfKey(rawKey: string): KeyTier | undefined;
+  /** Like `tierOfKey`, for a key known only by its SHA-256 (64 lowercase hex digits), as an admin knows it. */
+  tierOfDigest(digest: string): KeyTier | undefined;
   /** Where each tier and rule came from: the base document, or the Redis overlay (and its version). */
   readonly origins: ConfigOrigins;
 }
@@ -156,6 +158,10 @@ export function compileConfig(doc: ConfigDocument, options: CompileConfigOptions
     tierOfKey(rawKey) {
       const digest = presentedKeyDigest(rawKey);
       if (digest === undefined) return undefined;
+      const tier = keys.tierOfDigest(digest);
+      return tier === undefined ? undefined : { tier, identity: keyIdentityOfDigest(digest) };
+    },
+    tierOfDigest(digest) {
       const tier = keys.tierOfDigest(digest);
       return tier === undefined ? undefined : { tier, identity: keyIdentityOfDigest(digest) };
     },

@@ -108,3 +108,30 @@ describe('tiers on RedisBackend', () => {
     expect(keys).toEqual([`${prefix}:{k#${digest}}:rule=search:tb`, `${prefix}:{k#${digest}}:tier=paid:tb`]);
   });
 });
+
+describe('configuration shared through Redis', () => {
+  test('limiters on one RedisBackend prefix share an overlay: a change published by one governs the other', async () => {
+    vi.useRealTimers();
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const config = {
+      version: 1 as const,
+      defaultTier: 'anon',
+      tiers: { anon: { rate: '5/minute' } },
+    };
+    const make = () => createHttpLimiter({ config, backend: new RedisBackend({ client }), prefix });
+    const [a, b] = [make(), make()];
+    try {
+      expect((await b.handle(req())).headers['X-RateLimit-Limit']).toBe('5');
+      const source = a.source as import('../../src/index.js').ConfigSource;
+      await source.ready();
+      await source.publish({ tiers: { anon: { rate: '5/minute', burst: 9 } } });
+      await expect
+        .poll(async () => (await b.handle(req({ ip: '198.51.100.77' }))).headers['X-RateLimit-Limit'], {
+          timeout: 5000,
+        })
+        .toBe('9');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
