@@ -83,7 +83,17 @@ export {
   type CompiledRule,
   type CompileConfigOptions,
   type KeyTier,
+  type ConfigOrigin,
+  type ConfigOrigins,
 } from './policy/snapshot.js';
+export {
+  createConfigSource,
+  isConfigSource,
+  type ConfigSource,
+  type ConfigSourceEvents,
+} from './policy/source/config-source.js';
+export type { ConfigSourceOptions, ConfigSourceRedisOptions } from './policy/source/options.js';
+export type { ConfigOverlayChange } from './policy/source/overlay.js';
 export {
   KeyStore,
   type KeyStoreFunction,
