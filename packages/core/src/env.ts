@@ -36,6 +36,11 @@ export interface FromEnvOptions {
 export interface EnvLimitOptions {
   /** The options to hand to an adapter or to `new HttpLimiter`. */
   readonly options: HttpLimitOptions;
+  /**
+   * The configuration source built from DISTLIMITER_CONFIG (or `defaults.config`), the one in `options.config`:
+   * for its events ('reloaded', 'rejected', 'sourceError') and, with REDIS_URL, `publish`. Undefined when none.
+   */
+  readonly source: ConfigSource | undefined;
   /** Closes what was built for these options: the configuration source (and its Redis overlay) and the backend. */
   close(): Promise<void>;
   /** A few lines for a start-up log: the configuration, the backend (its host only, never a password), the prefix. */
@@ -102,7 +107,7 @@ export function optionsFromEnv(options: FromEnvOptions = {}): EnvLimitOptions {
     `backend: ${describeBackend(redisUrl, backend, source)}`,
     `prefix: ${limitOptions.prefix ?? overrides.limiter?.prefix ?? DEFAULT_PREFIX}`,
   ];
-  return { options: limitOptions, close, describe: () => lines.join('\n') };
+  return { options: limitOptions, source, close, describe: () => lines.join('\n') };
 }
 
 /**

@@ -12,7 +12,6 @@ import {
   optionsFromEnv,
   RedisBackend,
 } from '../src/index.js';
-import type { ConfigSource } from '../src/policy/source/config-source.js';
 import type { ConfigInput } from '../src/index.js';
 import { type Doc, issueDocument } from './support/config-document.js';
 import { BOUND_MS, pause, replaceFile, tempDir } from './support/config-source-events.js';
@@ -69,6 +68,7 @@ describe('optionsFromEnv', () => {
     expect(options.backend).toBeInstanceOf(MemoryBackend);
     expect(options.prefix).toBe('dl');
     expect(options.config).toBeUndefined();
+    expect(fromEnv({ env: {} }).source).toBeUndefined();
     expect(describe()).toBe(
       [
         'config: none (set DISTLIMITER_CONFIG to a JSON file)',
@@ -241,7 +241,8 @@ describe('on REDIS_URL', () => {
     expect(keys.filter((k) => !k.startsWith('envtest:'))).toEqual([]);
 
     // A change published through one instance's source reaches the other through Redis, under the prefix.
-    const source = a.options.config as ConfigSource;
+    const source = a.source!;
+    expect(a.options.config).toBe(source);
     await source.ready();
     const reloaded = nextReload(b);
     await source.publish({ tiers: { free: { rate: '10/minute', burst: 30 } } });
