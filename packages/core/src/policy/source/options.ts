@@ -14,6 +14,14 @@ export interface ConfigSourceOptions {
   watch?: boolean;
   /** A Redis overlay on top of the document or file, shared by every instance on that Redis. */
   redis?: ConfigSourceRedisOptions;
+  /**
+   * Without `redis`: let `publish` change an overlay kept in this process only (default false, and publish
+   * throws). For one instance or the memory backend: the overlay is NOT shared with other instances, and
+   * it is lost when the process ends (the document or file then applies alone again).
+   */
+  localOverlay?: boolean;
+  /** Time source in ms (default Date.now): when overlay keys with an `expiresAt` stop applying. For tests. */
+  clock?: () => number;
 }
 
 /** Where the Redis overlay lives and how often it is polled. */
@@ -32,6 +40,8 @@ export const CONFIG_SOURCE_OPTION_KEYS = keysOf<ConfigSourceOptions>()([
   'file',
   'watch',
   'redis',
+  'localOverlay',
+  'clock',
 ]);
 const REDIS_OPTION_KEYS = keysOf<ConfigSourceRedisOptions>()(['client', 'prefix', 'pollMs']);
 
@@ -43,6 +53,8 @@ export interface CheckedOptions {
   readonly base: { document: unknown } | { file: string };
   readonly watch: boolean;
   readonly redis: { client: string | Redis | Cluster; prefix: string; pollMs: number } | undefined;
+  readonly localOverlay: boolean;
+  readonly clock: () => number;
 }
 
 /** Checks createConfigSource's options, throwing InvalidOptionError naming the first bad one. */
@@ -61,8 +73,27 @@ export function checkOptions(options: unknown): CheckedOptions {
   if (o.watch !== undefined && typeof o.watch !== 'boolean') {
     throw new InvalidOptionError('watch', o.watch, 'true or false');
   }
+  if (o.localOverlay !== undefined && typeof o.localOverlay !== 'boolean') {
+    throw new InvalidOptionError('localOverlay', o.localOverlay, 'true or false');
+  }
+  if (o.localOverlay === true && o.redis !== undefined) {
+    throw new InvalidOptionError(
+      'localOverlay',
+      o.localOverlay,
+      'false or left out when "redis" is given (publish then writes the Redis overlay, shared by every instance)',
+    );
+  }
+  if (o.clock !== undefined && typeof o.clock !== 'function') {
+    throw new InvalidOptionError('clock', o.clock, 'a function returning the time in ms, like Date.now');
+  }
   const base = o.file !== undefined ? { file: o.file as string } : { document: o.document };
-  return { base, watch: o.watch !== false, redis: o.redis === undefined ? undefined : checkRedis(o.redis) };
+  return {
+    base,
+    watch: o.watch !== false,
+    redis: o.redis === undefined ? undefined : checkRedis(o.redis),
+    localOverlay: o.localOverlay === true,
+    clock: (o.clock as (() => number) | undefined) ?? Date.now,
+  };
 }
 
 function checkRedis(redis: unknown): CheckedOptions['redis'] {

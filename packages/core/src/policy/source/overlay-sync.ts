@@ -1,12 +1,15 @@
 import { InvalidConfigError } from '../../errors.js';
 import type { ConfigDocument } from '../config/document.js';
 import type { ConfigSnapshot } from '../snapshot.js';
+import { ConfigVersionError } from './version-error.js';
 import type { CheckedOptions } from './options.js';
 import {
   type ConfigOverlayChange,
   changeFields,
   decodeOverlay,
+  expiredKeyFields,
   type Overlay,
+  withExpiredRemoved,
   withFields,
 } from './overlay.js';
 import { RedisOverlayStore, type StoredOverlay } from './redis-overlay.js';
@@ -21,14 +24,18 @@ const PUBLISH_ATTEMPTS = 5;
 export interface OverlayHost {
   /** The latest valid base and overlay. */
   inputs(): { base: ConfigDocument; overlay: Overlay };
-  /** The problems of merging these inputs, or undefined when the merge is valid; nothing is put in force. */
-  check(base: ConfigDocument, overlay: Overlay): InvalidConfigError | undefined;
+  /** The version of merging these inputs, or its problems; nothing is put in force. */
+  check(base: ConfigDocument, overlay: Overlay): { version: string } | InvalidConfigError;
   /** Puts the merge of these inputs in force (they become the latest either way): the snapshot, or the error. */
   apply(base: ConfigDocument, overlay: Overlay): ConfigSnapshot | InvalidConfigError;
   /** Emits `rejected`. */
   rejected(error: InvalidConfigError): void;
   /** Emits `sourceError`. */
   sourceError(error: Error): void;
+  /** Redis answers again after a sourceError of the command connection. */
+  recovered(): void;
+  /** The time in ms, by which overlay keys expire. */
+  now(): number;
 }
 
 /** The Redis side of a source: reads on start, on every announcement and whenever a poll sees a new version. */
@@ -73,17 +80,24 @@ export class OverlaySync {
     this.poller = setInterval(() => this.poll(), options.pollMs).unref();
   }
 
-  async publish(change: ConfigOverlayChange): Promise<ConfigSnapshot> {
+  /**
+   * Writes `change` with a compare-and-set on the overlay's version; with `ifVersion`, only while the
+   * configuration as stored (this base, the overlay as read in the same attempt) still has that version.
+   */
+  async publish(change: ConfigOverlayChange, ifVersion?: string): Promise<ConfigSnapshot> {
     return this.enqueue(async () => {
-      const fields = changeFields(change);
+      const changed = changeFields(change);
       for (let attempt = 1; ; attempt++) {
         const stored = await this.store.read();
+        const { base } = this.host.inputs();
+        if (ifVersion !== undefined) this.checkVersion(base, stored.fields, stored.version, ifVersion);
+        // Expired key entries go with any write, so the overlay does not keep them for ever.
+        const fields = withExpiredRemoved(changed, expiredKeyFields(stored.fields, this.host.now()));
         // The change applies to the fields as stored, so a change can also repair a field that cannot be read.
         const decoded = decodeOverlay(withFields(stored.fields, fields), stored.version);
         if (!decoded.ok) throw new InvalidConfigError(decoded.problems, 'the Redis overlay after the change');
-        const { base } = this.host.inputs();
         const check = this.host.check(base, decoded.overlay);
-        if (check) throw check;
+        if (check instanceof InvalidConfigError) throw check;
         const version = await this.store.write(stored.version, fields.set, fields.remove);
         if (version === undefined) {
           if (attempt < PUBLISH_ATTEMPTS) continue;
@@ -101,6 +115,19 @@ export class OverlaySync {
         return result;
       }
     });
+  }
+
+  // Throws ConfigVersionError unless the configuration as stored has the version the caller expects.
+  private checkVersion(
+    base: ConfigDocument,
+    fields: Record<string, string>,
+    version: number | undefined,
+    expected: string,
+  ): void {
+    const decoded = decodeOverlay(fields, version);
+    const check = decoded.ok ? this.host.check(base, decoded.overlay) : undefined;
+    const current = check === undefined || check instanceof InvalidConfigError ? undefined : check.version;
+    if (current !== expected) throw new ConfigVersionError(expected, current);
   }
 
   async close(): Promise<void> {
@@ -148,7 +175,7 @@ export class OverlaySync {
     this.store.readVersion().then(
       (version) => {
         this.polling = false;
-        this.down.commands = false;
+        this.up();
         if (version !== this.seen) this.requestRead();
       },
       (error: Error) => {
@@ -168,7 +195,7 @@ export class OverlaySync {
       this.failed('commands', error as Error);
       return;
     }
-    this.down.commands = false;
+    this.up();
     if (this.closed) return;
     this.seen = stored.version === undefined ? '' : String(stored.version);
     const decoded = decodeOverlay(stored.fields, stored.version);
@@ -181,6 +208,13 @@ export class OverlaySync {
     const { base, overlay } = this.host.inputs();
     if (decoded.overlay.digest === overlay.digest && decoded.overlay.version === overlay.version) return;
     this.host.apply(base, decoded.overlay);
+  }
+
+  // The command connection answered: after an outage, the host hears that it is over.
+  private up(): void {
+    if (!this.down.commands) return;
+    this.down.commands = false;
+    if (!this.closed) this.host.recovered();
   }
 
   private failed(connection: 'commands' | 'subscriber', error: Error): void {

@@ -14,8 +14,24 @@ export interface ConfigOverlayChange {
   tiers?: Record<string, TierConfig | null>;
   /** Rules by id (a rule's `id` must equal its name here), each replacing the base's rule in place (or appended). */
   rules?: Record<string, RuleInput | null>;
-  /** API keys (raw, or "sha256:<hex>") and their tier names. */
-  keys?: Record<string, string | null>;
+  /**
+   * API keys (raw, or "sha256:<hex>": prefer the hash, which keeps the secret out of the overlay) and their
+   * tier names, or `{ tier, expiresAt }` for an entry that stops applying at `expiresAt` (ms since the
+   * epoch). An overlay key replaces the base's entry for the same key, whichever form either is written in.
+   */
+  keys?: Record<string, string | OverlayKeyEntry | null>;
+}
+
+/**
+ * A key's tier until a time: from `expiresAt` on (each instance judging by its own clock, so instances
+ * disagree by their clocks' skew) the entry is left out of the merged document, and the base's entry for
+ * the key, if any, applies again. The next publish removes expired entries from the overlay for good.
+ */
+export interface OverlayKeyEntry {
+  /** The tier's name. */
+  tier: string;
+  /** When the entry stops applying, in ms since the epoch. */
+  expiresAt: number;
 }
 
 /** The sections of an overlay, as named in a change and in the Redis hash fields (`<section>.<name>`). */
@@ -42,16 +58,26 @@ const EXPECTED: Record<Section, string> = {
   tiers: 'a tier object such as { "rate": "10/minute" }, or null to remove the override',
   rules:
     'a rule object such as { "id": "login", "match": { "path": "/api/login" }, "rate": "3/minute" }, or null to remove it',
-  keys: 'the name of a tier, or null to remove the key',
+  keys: 'the name of a tier, { "tier": name, "expiresAt": ms since the epoch }, or null to remove the key',
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The tier and expiry of an overlay key entry (a tier name, or OverlayKeyEntry), or undefined when it is neither. */
+export function keyEntryOf(value: unknown): { tier: string; expiresAt: number | undefined } | undefined {
+  if (typeof value === 'string') return { tier: value, expiresAt: undefined };
+  if (!isObject(value) || typeof value.tier !== 'string') return undefined;
+  const { expiresAt } = value;
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= 0) return undefined;
+  if (Object.keys(value).some((k) => k !== 'tier' && k !== 'expiresAt')) return undefined;
+  return { tier: value.tier, expiresAt };
+}
+
 /** The problems of one entry's value (null is a removal, judged by the caller); none when it can be merged. */
 function entryProblems(section: Section, name: string, value: unknown): ConfigProblem[] {
   const path = formatPath([section, name]);
-  if (section === 'keys' ? typeof value !== 'string' : !isObject(value)) {
+  if (section === 'keys' ? keyEntryOf(value) === undefined : !isObject(value)) {
     return [{ path, message: notA(value, EXPECTED[section]) }];
   }
   if (section === 'rules' && (value as Record<string, unknown>).id !== name) {
@@ -92,6 +118,30 @@ export function changeProblems(change: unknown): ConfigProblem[] {
 
 /** The hash field of an entry: `<section>.<name>`. */
 export const fieldOf = (section: Section, name: string) => `${section}.${name}`;
+
+/** The fields of key entries whose `expiresAt` is at or before `now`: the next write removes them. */
+export function expiredKeyFields(fields: Readonly<Record<string, string>>, now: number): string[] {
+  const expired: string[] = [];
+  for (const [field, json] of Object.entries(fields)) {
+    if (!field.startsWith('keys.') || !json.startsWith('{')) continue;
+    try {
+      const at = keyEntryOf(JSON.parse(json))?.expiresAt;
+      if (at !== undefined && at <= now) expired.push(field);
+    } catch {
+      // Not JSON: decodeOverlay reports it.
+    }
+  }
+  return expired;
+}
+
+/** A change's fields, plus the removal of `expired` fields the change does not set itself. */
+export function withExpiredRemoved(
+  change: { set: [string, string][]; remove: string[] },
+  expired: readonly string[],
+): { set: [string, string][]; remove: string[] } {
+  const touched = new Set([...change.set.map(([f]) => f), ...change.remove]);
+  return { set: change.set, remove: [...change.remove, ...expired.filter((f) => !touched.has(f))] };
+}
 
 /** The hash fields a (valid) change writes, as JSON, and the fields it removes. */
 export function changeFields(change: ConfigOverlayChange): { set: [string, string][]; remove: string[] } {
