@@ -1,2 +1,10 @@
-export { DEMO_LIMITS, type DemoOptions, NOT_FOUND_BODY } from './limits.js';
-export { banner, demoAddress, demoBackend, onShutdown } from './start.js';
+export {
+  DEMO_CONFIG_FILE,
+  DEMO_EXEMPT_PATHS,
+  DEMO_KEYS,
+  DEMO_PREFIX,
+  type DemoOptions,
+  demoLimitOptions,
+  NOT_FOUND_BODY,
+} from './limits.js';
+export { banner, demoAddress, demoEnv, onShutdown, walkThrough } from './start.js';

@@ -1,33 +1,50 @@
-import type { Backend } from '@distlimiter/core';
+import { fileURLToPath } from 'node:url';
+import type { HttpLimitOptions } from '@distlimiter/core';
 
 /**
- * The limits every demo enforces, written once so the five cannot drift apart: each demo expresses them in
- * its own framework's idiom, and one spec (packages/testkit/src/demo-spec.ts) checks all five.
+ * The configuration file every demo follows unless DISTLIMITER_CONFIG names another: tiers chosen by the
+ * x-api-key header (anonymous 5/minute by IP; free, pro and enterprise by key), a login rule and a rule in
+ * shadow mode. The demos' limits live there and only there, so the five cannot drift apart; one spec
+ * (packages/testkit/src/demo-spec.ts) checks all five.
  */
-export const DEMO_LIMITS = Object.freeze({
-  /** Key namespace of every demo, so the same client and route give the same key in all five. */
-  prefix: 'demo',
-  /** Per client IP, app-wide: every route without a limit of its own, and unknown paths. */
-  appWide: '10/minute',
-  /** POST /api/login, per client IP, its own count: guessing passwords needs a tighter cap. */
-  login: '3/minute',
-  /** GET /api/data, per x-api-key (per IP without one). */
-  data: '5/minute',
-  /**
-   * Left out of the app-wide limit in Express, Koa and Hono, where route middleware stacks on an app-wide
-   * `use`: in Fastify and Nest a route's own limit (or none) replaces the app-wide one, and the five
-   * demos count alike.
-   */
-  exemptFromAppWide: Object.freeze(['/health', '/api/login', '/api/data']),
+export const DEMO_CONFIG_FILE: string = fileURLToPath(new URL('../distlimiter.demo.json', import.meta.url));
+
+/** The API keys listed in the demo configuration, by tier. Samples for trying the demos, not secrets. */
+export const DEMO_KEYS = Object.freeze({
+  free: 'demo_free_key_123',
+  pro: 'demo_pro_key_456',
+  enterprise: 'demo_enterprise_key_789',
 });
+
+/** Key namespace of every demo (DISTLIMITER_PREFIX changes it), so one client gets the same keys in all five. */
+export const DEMO_PREFIX = 'demo';
+
+/** Paths no demo ever limits: load balancers must see the app alive however busy a client is. */
+export const DEMO_EXEMPT_PATHS: readonly string[] = Object.freeze(['/health']);
 
 /** The body of a 404, the same in all five demos. */
 export const NOT_FOUND_BODY = Object.freeze({ error: 'Not Found' });
 
-/** What every demo app is built with. */
-export interface DemoOptions {
-  /** Where counts live (default: a new MemoryBackend); a RedisBackend shares them across processes. */
-  backend?: Backend;
-  /** Key namespace (default "demo"). */
-  prefix?: string;
+/**
+ * What every demo app is built with: the options of its one app-wide limiter. `main.ts` passes what the
+ * environment gives (see demoEnv); tests pass a backend and prefix of their own.
+ */
+export type DemoOptions = HttpLimitOptions;
+
+/**
+ * The app-wide limiter's options of every demo: the configuration (default: the demo file, watched and
+ * reloaded when it changes) and /health left out, on top of `options`.
+ */
+export function demoLimitOptions(options: DemoOptions = {}): HttpLimitOptions {
+  return {
+    exemptPaths: DEMO_EXEMPT_PATHS,
+    prefix: DEMO_PREFIX,
+    ...withoutUndefined(options),
+    ...(options.config === undefined ? { config: DEMO_CONFIG_FILE } : {}),
+  };
+}
+
+// { prefix: undefined } must not hide the default.
+function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

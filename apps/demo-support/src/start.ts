@@ -1,9 +1,27 @@
-import { type Backend, MemoryBackend, RedisBackend } from '@distlimiter/core';
+import { type EnvLimitOptions, optionsFromEnv } from '@distlimiter/core';
+import { DEMO_CONFIG_FILE, DEMO_KEYS, DEMO_PREFIX } from './limits.js';
 
-/** Where a demo keeps its counts: Redis when REDIS_URL is set (shared by every process), memory otherwise. */
-export function demoBackend(redisUrl: string | undefined = process.env.REDIS_URL): Backend {
-  // Given a URL, RedisBackend opens its own client and closes it with the backend.
-  return redisUrl ? new RedisBackend({ client: redisUrl }) : new MemoryBackend();
+/**
+ * The limit options of a demo from its environment: DISTLIMITER_CONFIG (default: the demo configuration
+ * file, reloaded when it changes), REDIS_URL (counts and the configuration overlay on Redis; unset: memory)
+ * and DISTLIMITER_PREFIX (default "demo"). A bad value stops the demo at start with an error naming it.
+ */
+export function demoEnv(env: NodeJS.ProcessEnv = process.env): EnvLimitOptions {
+  const built = optionsFromEnv({ env, defaults: { config: DEMO_CONFIG_FILE, prefix: DEMO_PREFIX } });
+  // A change that is not valid is reported by the limiter (a DL_CONFIG_REJECTED warning naming every problem).
+  built.source?.on('reloaded', (snapshot) => {
+    const overlay = snapshot.origins.overlayVersion;
+    console.log(
+      `configuration reloaded: ${snapshot.tiers.size} tiers, ${snapshot.rules.length} rules` +
+        (overlay === undefined ? '' : `, Redis overlay version ${overlay}`),
+    );
+  });
+  built.source?.on('sourceError', (error) => {
+    console.error(
+      `configuration overlay unreachable, the last configuration stays in force: ${error.message}`,
+    );
+  });
+  return built;
 }
 
 /** Where a demo listens: PORT and HOST, with the demo's own default port. */
@@ -11,35 +29,43 @@ export function demoAddress(defaultPort: number): { port: number; host: string }
   return { port: Number(process.env.PORT ?? defaultPort), host: process.env.HOST ?? '127.0.0.1' };
 }
 
-/** The start-up banner: where the demo listens, which backend it uses (never a credential), what to try. */
-export function banner(
-  framework: string,
-  url: string,
-  redisUrl: string | undefined = process.env.REDIS_URL,
-): string {
-  const backend = redisUrl
-    ? `redis at ${redisHost(redisUrl)}`
-    : 'memory (set REDIS_URL to share counts across processes)';
+/**
+ * The start-up banner: where the demo listens, what it runs on (the configuration file, the backend by its
+ * host only, never a credential, the prefix), the sample API keys, and what to try.
+ */
+export function banner(framework: string, url: string, setup: string): string {
+  const steps = walkThrough(url);
+  const width = Math.max(...steps.map(([command, shows]) => (shows ? command.length : 0)));
+  const tried = steps.map(
+    ([command, shows]) => `  ${shows ? `${command.padEnd(width)}  # ${shows}` : command}`,
+  );
   return `distlimiter ${framework} demo listening on ${url}
-backend: ${backend}
+${setup}
+
+Sample API keys (listed in the configuration; not secrets):
+  ${DEMO_KEYS.free.padEnd(24)} free: 10/minute, bursts of 20
+  ${DEMO_KEYS.pro.padEnd(24)} pro: 100/minute, bursts of 150
+  ${DEMO_KEYS.enterprise.padEnd(24)} enterprise: 1000/minute and 100000/day
+  (none)                   anonymous: 5/minute per IP
 
 Try:
-  curl -i ${url}/health                              # 200, never limited
-  curl -i ${url}/api/hello                           # 10/minute per IP (app-wide)
-  curl -i ${url}/nope                                # 404, counted by the app-wide limit
-  curl -i -X POST ${url}/api/login                   # 3/minute per IP, its own count
-  curl -i -H 'x-api-key: alice' ${url}/api/data      # 5/minute per x-api-key (per IP without one)
-  for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo
+${tried.join('\n')}
 `;
 }
 
-// Only the host: REDIS_URL may carry a password, and terminal output ends up in logs.
-function redisHost(raw: string): string {
-  try {
-    return new URL(raw).host;
-  } catch {
-    return 'REDIS_URL';
-  }
+/** The curl commands the banner prints, in order, each with what it shows (the README's walk-through). */
+export function walkThrough(url: string): [command: string, shows: string][] {
+  const key = (k: string) => `-H 'x-api-key: ${k}' `;
+  return [
+    [`curl -i ${url}/health`, '200, never limited'],
+    [`curl -i ${url}/api/hello`, 'anonymous: 5/minute per IP (X-RateLimit-Limit: 5)'],
+    [`curl -i ${key(DEMO_KEYS.free)}${url}/api/hello`, 'free: bursts of 20 (X-RateLimit-Limit: 20)'],
+    [`curl -i ${key(DEMO_KEYS.pro)}${url}/api/hello`, 'pro: bursts of 150 (X-RateLimit-Limit: 150)'],
+    [`curl -i ${key('not-a-key')}${url}/api/hello`, '401: a key the configuration does not list'],
+    [`curl -i -X POST ${url}/api/login`, 'rule "login": 3/minute per IP'],
+    [`curl -i ${key(DEMO_KEYS.free)}${url}/api/data`, 'rule "data", shadow: X-RateLimit-Shadow after 5'],
+    [`for i in $(seq 6); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo`, ''],
+  ];
 }
 
 /** Runs `stop` on SIGINT or SIGTERM, then exits. */

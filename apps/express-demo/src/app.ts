@@ -1,27 +1,18 @@
-import { header, MemoryBackend } from '@distlimiter/core';
-import { DEMO_LIMITS, type DemoOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
+import { type DemoOptions, demoLimitOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import { rateLimit } from '@distlimiter/express';
 import express, { type Express } from 'express';
 
-/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export function createApp({
-  backend = new MemoryBackend(),
-  prefix = DEMO_LIMITS.prefix,
-}: DemoOptions = {}): Express {
+/**
+ * Builds the demo: one app-wide limiter that follows the configuration (tiers by API key, the login rule,
+ * a shadow rule on /api/data), 404s counted too, /health never limited.
+ */
+export function createApp(options: DemoOptions = {}): Express {
   const app = express();
 
-  // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
-  // a route's own limit replaces the app-wide one in Fastify and Nest: the five demos count alike.
-  app.use(
-    rateLimit({
-      backend,
-      prefix,
-      rate: DEMO_LIMITS.appWide,
-      exemptPaths: DEMO_LIMITS.exemptFromAppWide,
-    }),
-  );
+  // App-wide, before every route, so unknown paths count too. Which limits apply to which route is the
+  // configuration's business: the routes below carry none of their own.
+  app.use(rateLimit(demoLimitOptions(options)));
 
-  // Load balancers must see the app alive however busy a client is.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -30,19 +21,13 @@ export function createApp({
     res.json({ message: 'hello' });
   });
 
-  // Guessing passwords needs a tighter cap than the rest of the API.
-  app.post('/api/login', rateLimit({ backend, prefix, rate: DEMO_LIMITS.login }), (_req, res) => {
+  app.post('/api/login', (_req, res) => {
     res.json({ token: 'demo-token' });
   });
 
-  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
-  app.get(
-    '/api/data',
-    rateLimit({ backend, prefix, rate: DEMO_LIMITS.data, keyBy: header('x-api-key') }),
-    (req, res) => {
-      res.json({ data: [1, 2, 3], apiKey: req.get('x-api-key') ?? null });
-    },
-  );
+  app.get('/api/data', (_req, res) => {
+    res.json({ data: [1, 2, 3] });
+  });
 
   // JSON like every other answer of this API, and the same body in all five demos.
   app.use((_req, res) => {

@@ -1,17 +1,19 @@
 import type { AddressInfo } from 'node:net';
-import { banner, demoAddress, demoBackend, onShutdown } from '@distlimiter/demo-support';
+import { banner, demoAddress, demoEnv, onShutdown } from '@distlimiter/demo-support';
 import { createApp } from './app.js';
 
 const { port, host } = demoAddress(3000);
-const backend = demoBackend();
+// DISTLIMITER_CONFIG, REDIS_URL and DISTLIMITER_PREFIX, checked now: a bad value stops the demo here.
+const env = demoEnv();
 
-const server = createApp({ backend }).listen(port, host, () => {
+const server = createApp(env.options).listen(port, host, () => {
   // PORT=0 picks a free port, so print the one actually bound.
-  console.log(banner('express', `http://${host}:${(server.address() as AddressInfo).port}`));
+  console.log(banner('express', `http://${host}:${(server.address() as AddressInfo).port}`, env.describe()));
 });
 
 onShutdown(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  await backend.close();
+  // The configuration's watcher and Redis overlay, and the backend.
+  await env.close();
 });

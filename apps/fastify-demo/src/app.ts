@@ -1,5 +1,8 @@
-import { header, MemoryBackend } from '@distlimiter/core';
-import { type DemoOptions as BaseDemoOptions, DEMO_LIMITS, NOT_FOUND_BODY } from '@distlimiter/demo-support';
+import {
+  type DemoOptions as BaseDemoOptions,
+  demoLimitOptions,
+  NOT_FOUND_BODY,
+} from '@distlimiter/demo-support';
 import distlimiter from '@distlimiter/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 
@@ -9,27 +12,20 @@ export interface DemoOptions extends BaseDemoOptions {
   logger?: boolean;
 }
 
-/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export async function createApp({
-  backend = new MemoryBackend(),
-  prefix = DEMO_LIMITS.prefix,
-  logger = false,
-}: DemoOptions = {}): Promise<FastifyInstance> {
+/**
+ * Builds the demo: one app-wide limiter that follows the configuration (tiers by API key, the login rule,
+ * a shadow rule on /api/data), 404s counted too, /health never limited. `app.close()` closes the limiter.
+ */
+export async function createApp({ logger = false, ...options }: DemoOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger });
-  // App-wide, 404s included. A route's `config.rateLimit` replaces it for that route.
-  await app.register(distlimiter, { backend, prefix, rate: DEMO_LIMITS.appWide });
+  // App-wide, 404s included. Which limits apply to which route is the configuration's business: the routes
+  // below carry no `config.rateLimit` of their own.
+  await app.register(distlimiter, demoLimitOptions(options));
 
-  // Load balancers must see the app alive however busy a client is.
-  app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok' }));
   app.get('/api/hello', async () => ({ message: 'hello' }));
-  // Guessing passwords needs a tighter cap than the rest of the API.
-  app.post('/api/login', { config: { rateLimit: DEMO_LIMITS.login } }, async () => ({ token: 'demo-token' }));
-  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
-  const perKey = { rate: DEMO_LIMITS.data, keyBy: header('x-api-key') };
-  app.get('/api/data', { config: { rateLimit: perKey } }, async (request) => ({
-    data: [1, 2, 3],
-    apiKey: request.headers['x-api-key'] ?? null,
-  }));
+  app.post('/api/login', async () => ({ token: 'demo-token' }));
+  app.get('/api/data', async () => ({ data: [1, 2, 3] }));
   // The same body in all five demos, rather than Fastify's own 404 message.
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send(NOT_FOUND_BODY));
   return app;

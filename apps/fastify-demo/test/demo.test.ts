@@ -1,3 +1,4 @@
+import { DEMO_CONFIG_FILE } from '@distlimiter/demo-support';
 import { describeDemo, loopbackUrl } from '@distlimiter/testkit';
 import { createApp } from '../src/app.js';
 
@@ -8,4 +9,5 @@ describeDemo('fastify', {
     return { url: loopbackUrl(app.server), close: () => app.close() };
   },
   main: new URL('../src/main.ts', import.meta.url),
+  config: DEMO_CONFIG_FILE,
 });

@@ -1,17 +1,19 @@
 import type { AddressInfo } from 'node:net';
-import { banner, demoAddress, demoBackend, onShutdown } from '@distlimiter/demo-support';
+import { banner, demoAddress, demoEnv, onShutdown } from '@distlimiter/demo-support';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 
 const { port, host } = demoAddress(3003);
-const backend = demoBackend();
+// DISTLIMITER_CONFIG, REDIS_URL and DISTLIMITER_PREFIX, checked now: a bad value stops the demo here.
+const env = demoEnv();
 
-const server = serve({ fetch: createApp({ backend }).fetch, port, hostname: host }, (info: AddressInfo) => {
+const server = serve({ fetch: createApp(env.options).fetch, port, hostname: host }, (info: AddressInfo) => {
   // PORT=0 picks a free port, so print the one actually bound.
-  console.log(banner('hono', `http://${host}:${info.port}`));
+  console.log(banner('hono', `http://${host}:${info.port}`, env.describe()));
 });
 
 onShutdown(async () => {
   await new Promise((resolve) => server.close(resolve));
-  await backend.close();
+  // The configuration's watcher and Redis overlay, and the backend.
+  await env.close();
 });

@@ -1,29 +1,20 @@
 import Router from '@koa/router';
-import { DEMO_LIMITS, type DemoOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
-import { header, MemoryBackend } from '@distlimiter/core';
+import { type DemoOptions, demoLimitOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
 import { rateLimit } from '@distlimiter/koa';
 import Koa from 'koa';
 
-/** Builds the demo: 10/minute per IP app-wide, 3/minute on login, 5/minute per API key on data, /health free. */
-export function createApp({
-  backend = new MemoryBackend(),
-  prefix = DEMO_LIMITS.prefix,
-}: DemoOptions = {}): Koa {
+/**
+ * Builds the demo: one app-wide limiter that follows the configuration (tiers by API key, the login rule,
+ * a shadow rule on /api/data), 404s counted too, /health never limited.
+ */
+export function createApp(options: DemoOptions = {}): Koa {
   const app = new Koa();
   const router = new Router();
 
-  // App-wide, 404s included. The routes below with a limit of their own (or none) are left out of it, as
-  // a route's own limit replaces the app-wide one in Fastify and Nest: the five demos count alike.
-  app.use(
-    rateLimit({
-      backend,
-      prefix,
-      rate: DEMO_LIMITS.appWide,
-      exemptPaths: DEMO_LIMITS.exemptFromAppWide,
-    }),
-  );
+  // App-wide, before the router, so unknown paths count too. Which limits apply to which route is the
+  // configuration's business: the routes below carry none of their own.
+  app.use(rateLimit(demoLimitOptions(options)));
 
-  // Load balancers must see the app alive however busy a client is.
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -32,19 +23,13 @@ export function createApp({
     ctx.body = { message: 'hello' };
   });
 
-  // Guessing passwords needs a tighter cap than the rest of the API.
-  router.post('/api/login', rateLimit({ backend, prefix, rate: DEMO_LIMITS.login }), (ctx) => {
+  router.post('/api/login', (ctx) => {
     ctx.body = { token: 'demo-token' };
   });
 
-  // Counted per API key, so callers behind one office IP keep their own allowance; without a key, per IP.
-  router.get(
-    '/api/data',
-    rateLimit({ backend, prefix, rate: DEMO_LIMITS.data, keyBy: header('x-api-key') }),
-    (ctx) => {
-      ctx.body = { data: [1, 2, 3], apiKey: ctx.get('x-api-key') || null };
-    },
-  );
+  router.get('/api/data', (ctx) => {
+    ctx.body = { data: [1, 2, 3] };
+  });
 
   // No router.allowedMethods(): its 405s would make Koa answer a wrong method unlike the other four demos.
   app.use(router.routes());

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { type Backend, MemoryBackend } from '@distlimiter/core';
-import { type DemoOptions as BaseDemoOptions, DEMO_LIMITS } from '@distlimiter/demo-support';
+import type { HttpLimitOptions } from '@distlimiter/core';
+import { type DemoOptions as BaseDemoOptions, demoLimitOptions } from '@distlimiter/demo-support';
 import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
@@ -15,14 +15,14 @@ export interface DemoOptions extends BaseDemoOptions {
   logger?: boolean;
 }
 
-/** The demo's root module: 10/minute per IP app-wide through the global guard. */
+/** The demo's root module: one app-wide limiter, following the configuration, through the global guard. */
 @Module({})
 export class AppModule {
-  /** The module on `backend`, its keys under `prefix`. */
-  static register({ backend, prefix }: { backend: Backend; prefix: string }): DynamicModule {
+  /** The module with the app-wide limiter's options. */
+  static register(options: HttpLimitOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [DistLimiterModule.forRoot({ backend, prefix, rate: DEMO_LIMITS.appWide })],
+      imports: [DistLimiterModule.forRoot(options)],
       controllers: [ApiController, HealthController],
       providers: [
         { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -33,13 +33,9 @@ export class AppModule {
   }
 }
 
-/** Creates (but does not start) the demo app on Express. */
-export async function createApp({
-  backend = new MemoryBackend(),
-  prefix = DEMO_LIMITS.prefix,
-  logger = false,
-}: DemoOptions = {}): Promise<INestApplication> {
-  return NestFactory.create(AppModule.register({ backend, prefix }), new ExpressAdapter(), {
+/** Creates (but does not start) the demo app on Express; `app.close()` closes the limiter. */
+export async function createApp({ logger = false, ...options }: DemoOptions = {}): Promise<INestApplication> {
+  return NestFactory.create(AppModule.register(demoLimitOptions(options)), new ExpressAdapter(), {
     logger: logger ? undefined : false,
     // Reject instead of aborting the process, so a bad option shows up as an error with a stack.
     abortOnError: false,

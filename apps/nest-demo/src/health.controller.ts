@@ -1,11 +1,9 @@
-import { SkipRateLimit } from '@distlimiter/nest';
 import { Controller, Get } from '@nestjs/common';
 
-/** Liveness probe: load balancers must see the app alive however busy a client is. */
+/** Liveness probe: never limited (the demos' `exemptPaths`), so load balancers always see the app alive. */
 @Controller()
 export class HealthController {
   @Get('health')
-  @SkipRateLimit()
   health(): { status: string } {
     return { status: 'ok' };
   }

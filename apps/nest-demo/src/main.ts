@@ -1,17 +1,21 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import { banner, demoAddress, demoBackend, onShutdown } from '@distlimiter/demo-support';
+import { banner, demoAddress, demoEnv, onShutdown } from '@distlimiter/demo-support';
 import { createApp } from './app.js';
 
 const { port, host } = demoAddress(3002);
-const backend = demoBackend();
+// DISTLIMITER_CONFIG, REDIS_URL and DISTLIMITER_PREFIX, checked now: a bad value stops the demo here.
+const env = demoEnv();
 
-const app = await createApp({ backend });
+const app = await createApp(env.options);
 await app.listen(port, host);
 // PORT=0 picks a free port, so print the one actually bound.
-console.log(banner('nest', `http://${host}:${(app.getHttpServer().address() as AddressInfo).port}`));
+console.log(
+  banner('nest', `http://${host}:${(app.getHttpServer().address() as AddressInfo).port}`, env.describe()),
+);
 
 onShutdown(async () => {
   await app.close();
-  await backend.close();
+  // The configuration's watcher and Redis overlay, and the backend.
+  await env.close();
 });

@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '@distlimiter/core';
+import { type Backend, type ConfigInput, optionsFromEnv } from '@distlimiter/core';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HttpReply, rateHeaders, type SendOptions, send, sendMany } from './http-client.js';
@@ -15,12 +17,14 @@ import { redisUrlForTests } from './index.js';
 import { startRedis } from './redis-server.js';
 import { stateKeys } from './bookkeeping-keys.js';
 
-/** What every demo's app factory takes. */
+/** What every demo's app factory takes: the options of its app-wide limiter. */
 export interface DemoAppOptions {
   /** Where counts live. */
   backend: Backend;
   /** Key namespace (the demos default to "demo"); unique per test so Redis runs never meet. */
   prefix: string;
+  /** The configuration (the demos default to their configuration file). */
+  config?: ConfigInput;
 }
 
 /** One demo under test: its app started in-process, and its real entry point. */
@@ -29,7 +33,14 @@ export interface DemoUnderTest {
   start(options: DemoAppOptions): Promise<Listening>;
   /** The demo's src/main.ts, run as `pnpm start` runs it (tsx, "source" condition, the demo's folder). */
   main: URL;
+  /** The demo configuration file main.ts follows when DISTLIMITER_CONFIG is unset. */
+  config: string;
 }
+
+// The sample keys the demo configuration lists (its README and banner show them too).
+const FREE_KEY = 'demo_free_key_123';
+const PRO_KEY = 'demo_pro_key_456';
+const ENTERPRISE_KEY = 'demo_enterprise_key_789';
 
 // Every header a limiter may send; /health must carry none of them.
 const RATE_HEADERS = [
@@ -39,22 +50,29 @@ const RATE_HEADERS = [
   'ratelimit',
   'ratelimit-policy',
   'retry-after',
+  'x-ratelimit-shadow',
 ];
 
 /**
- * The behaviour of the demo apps, written once and run against each: the routes, limits, answers and
- * stored keys the README's curl walk-through shows, on memory and on Redis, and what main.ts prints.
+ * The behaviour of the demo apps, written once and run against each: the tiers, rules, answers and stored
+ * keys of the demo configuration that the README's curl walk-through shows, on memory and on Redis, and
+ * what main.ts prints and follows (DISTLIMITER_CONFIG, a rewrite of that file, REDIS_URL).
  */
 export function describeDemo(name: string, demo: DemoUnderTest): void {
   describe(`${name} demo`, () => {
-    for (const kind of HTTP_BACKENDS) describe(`on ${kind}`, () => appCases(kind, demo.start));
-    describe('main.ts', () => mainCases(name, demo.main));
+    for (const kind of HTTP_BACKENDS) describe(`on ${kind}`, () => appCases(kind, demo));
+    describe('main.ts', () => mainCases(name, demo));
   });
 }
 
 const json = (reply: HttpReply): unknown => JSON.parse(reply.text);
-const apiKey = (key: string): SendOptions => ({ headers: { 'x-api-key': key } });
+const apiKey = (key: string, more: SendOptions = {}): SendOptions => ({
+  ...more,
+  headers: { ...more.headers, 'x-api-key': key },
+});
 const post: SendOptions = { method: 'POST' };
+// A second client: the tests run on loopback, where 127.0.0.2 is another address of this machine.
+const otherIp: SendOptions = { localAddress: '127.0.0.2' };
 
 function expectRefusal(reply: HttpReply, limit: number): void {
   expect(reply.status).toBe(429);
@@ -65,23 +83,37 @@ function expectRefusal(reply: HttpReply, limit: number): void {
   expect(rateHeaders(reply)).toMatchObject({ limit, remaining: 0 });
 }
 
-function appCases(kind: HttpBackendKind, start: DemoUnderTest['start']): void {
+/** The demo configuration as a document, changed by `change`. */
+function demoDocument(file: string, change: (doc: DemoDoc) => void = () => {}): DemoDoc {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as DemoDoc;
+  change(doc);
+  return doc;
+}
+
+// The parts of the demo configuration the tests change.
+interface DemoDoc extends ConfigInput {
+  tiers: Record<string, { rate: string | string[]; burst?: number }>;
+}
+
+function appCases(kind: HttpBackendKind, demo: DemoUnderTest): void {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
+  // The demo configuration as a document (not its path): a file would be watched, and nothing here rewrites it.
   async function launch(): Promise<{ url: string; prefix: string }> {
     const fixture = await createHttpBackend(kind);
     cleanups.push(() => fixture.dispose());
-    const app = await start({ backend: fixture.backend, prefix: fixture.prefix });
+    const config = demoDocument(demo.config);
+    const app = await demo.start({ backend: fixture.backend, prefix: fixture.prefix, config });
     cleanups.push(() => app.close());
     return { url: app.url, prefix: fixture.prefix };
   }
 
   it('GET /health answers {"status":"ok"}, never limited and without rate-limit headers', async () => {
     const { url } = await launch();
-    await sendMany(url, '/api/hello', 11);
+    await sendMany(url, '/api/hello', 6);
     for (const reply of await sendMany(url, '/health', 12)) {
       expect(reply.status).toBe(200);
       expect(json(reply)).toEqual({ status: 'ok' });
@@ -89,72 +121,96 @@ function appCases(kind: HttpBackendKind, start: DemoUnderTest['start']): void {
     }
   });
 
-  it('GET /api/hello allows 10 a minute per IP with X-RateLimit-* headers, then 429 with JSON', async () => {
+  it('without a key: the anonymous tier, 5 a minute per IP, then 429 with JSON', async () => {
     const { url } = await launch();
-    const replies = await sendMany(url, '/api/hello', 10);
+    const replies = await sendMany(url, '/api/hello', 5);
     replies.forEach((reply, i) => {
       expect(reply.status).toBe(200);
       expect(json(reply)).toEqual({ message: 'hello' });
-      expect(rateHeaders(reply)).toMatchObject({ limit: 10, remaining: 9 - i });
+      expect(rateHeaders(reply)).toMatchObject({ limit: 5, remaining: 4 - i });
       expect(reply.headers['x-ratelimit-reset']).toMatch(/^\d+$/);
       // The default header format is 'legacy': the IETF fields are one option away, not sent.
       expect(reply.headers).not.toHaveProperty('ratelimit');
     });
-    expectRefusal(await send(url, '/api/hello'), 10);
+    expectRefusal(await send(url, '/api/hello'), 5);
+    // Counted by IP: another address has its own 5.
+    const other = await send(url, '/api/hello', otherIp);
+    expect(other.status).toBe(200);
+    expect(rateHeaders(other)).toMatchObject({ limit: 5, remaining: 4 });
   });
 
-  it('POST /api/login allows 3 a minute, counted apart from the app-wide limit', async () => {
+  it('a listed key is in its tier and counted by key: free 20, pro 150, enterprise 1000', async () => {
     const { url } = await launch();
-    for (const reply of await sendMany(url, '/api/login', 3, post)) {
+    const free = await sendMany(url, '/api/hello', 20, apiKey(FREE_KEY));
+    free.forEach((reply, i) => {
+      expect(reply.status).toBe(200);
+      expect(rateHeaders(reply)).toMatchObject({ limit: 20, remaining: 19 - i });
+    });
+    expectRefusal(await send(url, '/api/hello', apiKey(FREE_KEY)), 20);
+    // The key counts, not the address: from another IP it is just as spent.
+    expectRefusal(await send(url, '/api/hello', apiKey(FREE_KEY, otherIp)), 20);
+    expect(rateHeaders(await send(url, '/api/hello', apiKey(PRO_KEY)))).toMatchObject({
+      limit: 150,
+      remaining: 149,
+    });
+    expect(rateHeaders(await send(url, '/api/hello', apiKey(ENTERPRISE_KEY)))).toMatchObject({
+      limit: 1000,
+      remaining: 999,
+    });
+    // None of it touched this IP's anonymous count.
+    expect(rateHeaders(await send(url, '/api/hello'))).toMatchObject({ limit: 5, remaining: 4 });
+  });
+
+  it('an unknown key answers 401 with WWW-Authenticate, counting nothing', async () => {
+    const { url } = await launch();
+    for (const reply of await sendMany(url, '/api/hello', 6, apiKey('not-a-key'))) {
+      expect(reply.status).toBe(401);
+      expect(reply.headers['www-authenticate']).toBe('ApiKey header="x-api-key"');
+      expect(reply.headers['content-type']).toMatch(/^application\/json/);
+      expect(json(reply)).toEqual({ error: 'Unauthorized', message: 'The API key is not valid.' });
+    }
+    expect(rateHeaders(await send(url, '/api/hello'))).toMatchObject({ limit: 5, remaining: 4 });
+  });
+
+  it('POST /api/login: the rule "login", 3 a minute per IP whatever the key, on top of the tier', async () => {
+    const { url } = await launch();
+    for (const [i, reply] of (await sendMany(url, '/api/login', 3, post)).entries()) {
       expect(reply.status).toBe(200);
       expect(json(reply)).toEqual({ token: 'demo-token' });
-      expect(rateHeaders(reply).limit).toBe(3);
+      expect(rateHeaders(reply)).toMatchObject({ limit: 3, remaining: 2 - i });
     }
     expectRefusal(await send(url, '/api/login', post), 3);
-    // Logins were not charged to the app-wide limit.
-    expect(rateHeaders(await send(url, '/api/hello')).remaining).toBe(9);
+    // By IP: a key does not buy more logins from the same address.
+    expectRefusal(await send(url, '/api/login', apiKey(FREE_KEY, post)), 3);
+    // The three logins were charged to the anonymous tier too, the refused ones not.
+    expect(rateHeaders(await send(url, '/api/hello'))).toMatchObject({ limit: 5, remaining: 1 });
+    expect((await send(url, '/api/login', { ...post, ...otherIp })).status).toBe(200);
   });
 
-  it('POST /api/login still answers when the app-wide limit is spent', async () => {
+  it('GET /api/data: the rule "data" in shadow mode reports in X-RateLimit-Shadow and never refuses', async () => {
     const { url } = await launch();
-    await sendMany(url, '/api/hello', 11);
-    const login = await send(url, '/api/login', post);
-    expect(login.status).toBe(200);
-    expect(rateHeaders(login)).toMatchObject({ limit: 3, remaining: 2 });
-  });
-
-  it('GET /api/data allows 5 a minute per x-api-key, falling back to the client IP', async () => {
-    const { url } = await launch();
-    for (const reply of await sendMany(url, '/api/data', 5, apiKey('alice'))) {
+    const replies = await sendMany(url, '/api/data', 8, apiKey(FREE_KEY));
+    for (const [i, reply] of replies.entries()) {
       expect(reply.status).toBe(200);
-      expect(json(reply)).toEqual({ data: [1, 2, 3], apiKey: 'alice' });
+      expect(json(reply)).toEqual({ data: [1, 2, 3] });
+      // The headers are the tier's: a shadow rule is counted, never shown as the limit.
+      expect(rateHeaders(reply)).toMatchObject({ limit: 20, remaining: 19 - i });
+      if (i < 5) expect(reply.headers).not.toHaveProperty('x-ratelimit-shadow');
+      else expect(reply.headers['x-ratelimit-shadow']).toBe('data');
     }
-    expectRefusal(await send(url, '/api/data', apiKey('alice')), 5);
-    expect((await send(url, '/api/data', apiKey('bob'))).status).toBe(200);
-    for (const reply of await sendMany(url, '/api/data', 5)) {
-      expect(reply.status).toBe(200);
-      expect(json(reply)).toEqual({ data: [1, 2, 3], apiKey: null });
-    }
-    expectRefusal(await send(url, '/api/data'), 5);
-    // Neither count touched the app-wide one.
-    expect(rateHeaders(await send(url, '/api/hello')).remaining).toBe(9);
   });
 
-  it('an unknown path answers 404 {"error":"Not Found"}', async () => {
+  it('an unknown path answers 404 {"error":"Not Found"}, counted by the tier', async () => {
     const { url } = await launch();
-    const reply = await send(url, '/nope');
-    expect(reply.status).toBe(404);
-    expect(reply.headers['content-type']).toMatch(/^application\/json/);
-    expect(json(reply)).toEqual({ error: 'Not Found' });
-  });
-
-  it('a 404 counts against the app-wide limit', async () => {
-    const { url } = await launch();
-    const replies = await sendMany(url, '/nope', 10);
-    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(404));
-    expect(rateHeaders(replies[9]!)).toMatchObject({ limit: 10, remaining: 0 });
-    expectRefusal(await send(url, '/api/hello'), 10);
-    expectRefusal(await send(url, '/nope'), 10);
+    const replies = await sendMany(url, '/nope', 5);
+    for (const reply of replies) {
+      expect(reply.status).toBe(404);
+      expect(reply.headers['content-type']).toMatch(/^application\/json/);
+      expect(json(reply)).toEqual({ error: 'Not Found' });
+    }
+    expect(rateHeaders(replies[4]!)).toMatchObject({ limit: 5, remaining: 0 });
+    expectRefusal(await send(url, '/nope'), 5);
+    expectRefusal(await send(url, '/api/hello'), 5);
   });
 
   if (kind === 'redis') {
@@ -164,49 +220,54 @@ function appCases(kind: HttpBackendKind, start: DemoUnderTest['start']): void {
       await send(url, '/api/hello');
       await send(url, '/nope');
       await send(url, '/api/login', post);
-      await send(url, '/api/data', apiKey('alice'));
-      await send(url, '/api/data');
+      await send(url, '/api/data', apiKey(FREE_KEY));
       const client = new Redis(redisUrlForTests());
       cleanups.push(async () => void (await client.quit()));
       const keys = stateKeys(await client.keys(`${prefix}:*`)).map(
         (key) => `demo${key.slice(prefix.length)}`,
       );
-      // Core builds key names (issue 9): the hash tag is the client alone, a route limit adds its route.
-      expect(keys.sort()).toEqual([
-        'demo:{h:alice}:GET /api/data:sw',
-        'demo:{ip:127.0.0.1}:GET /api/data:sw',
-        'demo:{ip:127.0.0.1}:POST /api/login:sw',
-        'demo:{ip:127.0.0.1}:sw',
-      ]);
+      expect(keys.sort()).toEqual(STORED_KEYS);
     });
   }
 }
 
+// The keys the requests of the test above store: the hash tag is the client alone (an IP, or k# and the
+// SHA-256 of an API key, so no raw key is stored), then the tier or rule, then the algorithm (a token bucket).
+const FREE_ID = `k#${createHash('sha256').update(FREE_KEY).digest('hex')}`;
+const STORED_KEYS = [
+  'demo:{ip:127.0.0.1}:rule=login:tb',
+  'demo:{ip:127.0.0.1}:tier=anonymous:tb',
+  `demo:{${FREE_ID}}:rule=data:tb`,
+  `demo:{${FREE_ID}}:tier=free:tb`,
+];
+
 /** The curl commands every main.ts prints (the README's walk-through), for the demo at `url`. */
 function walkThrough(url: string): string[] {
+  const key = (k: string) => `-H 'x-api-key: ${k}' `;
   return [
     `curl -i ${url}/health`,
     `curl -i ${url}/api/hello`,
-    `curl -i ${url}/nope`,
+    `curl -i ${key(FREE_KEY)}${url}/api/hello`,
+    `curl -i ${key(PRO_KEY)}${url}/api/hello`,
+    `curl -i ${key('not-a-key')}${url}/api/hello`,
     `curl -i -X POST ${url}/api/login`,
-    `curl -i -H 'x-api-key: alice' ${url}/api/data`,
+    `curl -i ${key(FREE_KEY)}${url}/api/data`,
   ];
 }
 
-function mainCases(name: string, main: URL): void {
+function mainCases(name: string, demo: DemoUnderTest): void {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  /** Runs main.ts with `redisUrl` (or none) and resolves with its URL once it has printed the walk-through. */
-  async function runMain(redisUrl?: string): Promise<{ url: string; output: () => string }> {
-    const file = fileURLToPath(main);
+  function spawnMain(vars: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+    const file = fileURLToPath(demo.main);
     const cwd = path.dirname(path.dirname(file));
     const tsx = createRequire(file).resolve('tsx/cli');
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
-    delete env.REDIS_URL;
-    if (redisUrl) env.REDIS_URL = redisUrl;
+    for (const name of ['REDIS_URL', 'DISTLIMITER_CONFIG', 'DISTLIMITER_PREFIX']) delete env[name];
+    Object.assign(env, vars);
     const child: ChildProcess = spawn(process.execPath, [tsx, '--conditions=source', file], {
       cwd,
       env,
@@ -219,32 +280,101 @@ function mainCases(name: string, main: URL): void {
       await exited;
     });
     let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
+    const append = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-    });
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-        // The loop over /api/hello closes the walk-through, so the whole of it has been printed.
-        if (url && output.includes('done; echo')) resolve(url);
-      });
-      child.once('exit', (code) => reject(new Error(`${name} demo exited with ${code}:\n${output}`)));
-    });
-    return { url, output: () => output };
+    };
+    child.stdout!.on('data', append);
+    child.stderr!.on('data', append);
+    return { child, output: () => output };
   }
 
-  it('on memory prints its URL, the backend and the curl walk-through, and serves it', async () => {
+  /** Runs main.ts with `vars` and resolves with its URL once it has printed the walk-through. */
+  async function runMain(vars: NodeJS.ProcessEnv = {}): Promise<{ url: string; output: () => string }> {
+    const { child, output } = spawnMain(vars);
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', () => {
+        const url = /listening on (http:\/\/\S+)/.exec(output())?.[1];
+        // The loop over /api/hello closes the walk-through, so the whole of it has been printed.
+        if (url && output().includes('done; echo')) resolve(url);
+      });
+      child.once('exit', (code) => reject(new Error(`${name} demo exited with ${code}:\n${output()}`)));
+    });
+    return { url, output };
+  }
+
+  /** Runs main.ts with `vars`, expecting it to stop at start: its exit code and output. */
+  async function failMain(vars: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+    const { child, output } = spawnMain(vars);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, output: output() };
+  }
+
+  /** A directory of its own, removed after the test. */
+  function tempDir(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'distlimiter-demo-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  it('on memory prints its URL, configuration, backend, sample keys and the curl walk-through, and serves it', async () => {
     const { url, output } = await runMain();
     expect(output()).toContain(`distlimiter ${name} demo listening on ${url}`);
+    expect(output()).toContain(`config: ${demo.config}, reloaded when it changes`);
     expect(output()).toContain('backend: memory');
+    expect(output()).toContain('prefix: demo');
+    for (const key of [FREE_KEY, PRO_KEY, ENTERPRISE_KEY]) expect(output()).toContain(key);
     for (const line of walkThrough(url)) expect(output()).toContain(line);
-    const hello = await send(url, '/api/hello');
-    expect(hello.status).toBe(200);
-    expect(rateHeaders(hello).limit).toBe(10);
+    expect(rateHeaders(await send(url, '/api/hello')).limit).toBe(5);
+    expect(rateHeaders(await send(url, '/api/hello', apiKey(FREE_KEY))).limit).toBe(20);
+    expect((await send(url, '/api/hello', apiKey('not-a-key'))).status).toBe(401);
+    expect((await send(url, '/health')).headers).not.toHaveProperty('x-ratelimit-limit');
   });
 
-  it('on Redis never prints the password of REDIS_URL, and counts there under the prefix "demo"', async () => {
+  it('follows the file DISTLIMITER_CONFIG names, and reloads it when it is rewritten', async () => {
+    const file = path.join(tempDir(), 'limits.json');
+    const write = (doc: DemoDoc) => {
+      // Written aside and renamed over, as deploy tools do: the demo never reads half a file.
+      writeFileSync(`${file}.tmp`, JSON.stringify(doc, null, 2));
+      renameSync(`${file}.tmp`, file);
+    };
+    write(demoDocument(demo.config, (doc) => (doc.tiers.anonymous!.rate = '2/minute')));
+    const { url, output } = await runMain({ DISTLIMITER_CONFIG: file });
+    expect(output()).toContain(`config: ${file} (DISTLIMITER_CONFIG), reloaded when it changes`);
+    expect(rateHeaders(await send(url, '/api/hello')).limit).toBe(2);
+    expect(rateHeaders(await send(url, '/api/hello', apiKey(PRO_KEY))).limit).toBe(150);
+
+    write(
+      demoDocument(demo.config, (doc) => {
+        doc.tiers.anonymous!.rate = '2/minute';
+        doc.tiers.pro = { rate: '100/minute', burst: 300 };
+      }),
+    );
+    let limit: number | undefined;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      limit = rateHeaders(await send(url, '/api/hello', apiKey(PRO_KEY))).limit;
+      if (limit === 300) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(limit).toBe(300);
+  });
+
+  it('stops at start, naming what is wrong, on an invalid DISTLIMITER_CONFIG or DISTLIMITER_PREFIX', async () => {
+    const file = path.join(tempDir(), 'limits.json');
+    writeFileSync(
+      file,
+      JSON.stringify(demoDocument(demo.config, (doc) => (doc.tiers.free!.rate = '10/minnute'))),
+    );
+    const config = await failMain({ DISTLIMITER_CONFIG: file });
+    expect(config.code).not.toBe(0);
+    expect(config.output).toContain('InvalidConfigError');
+    expect(config.output).toContain('tiers.free.rate');
+    const prefix = await failMain({ DISTLIMITER_PREFIX: 'no spaces' });
+    expect(prefix.code).not.toBe(0);
+    expect(prefix.output).toContain('Invalid DISTLIMITER_PREFIX');
+  });
+
+  it('on Redis never prints the password of REDIS_URL, counts there under the prefix "demo", and follows the overlay', async () => {
     // A server of its own, since the shared test Redis must stay open to every other test.
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
@@ -253,15 +383,27 @@ function mainCases(name: string, main: URL): void {
     cleanups.push(async () => void (await client.quit()));
     await client.config('SET', 'requirepass', password);
     await client.auth(password);
-    const { url, output } = await runMain(`redis://:${password}@${redis.host}:${redis.port}`);
-    const hello = await send(url, '/api/hello');
+    const redisUrl = `redis://:${password}@${redis.host}:${redis.port}`;
+    const { url, output } = await runMain({ REDIS_URL: redisUrl });
+    const hello = await send(url, '/api/hello', apiKey(FREE_KEY));
     expect(hello.status).toBe(200);
-    expect(rateHeaders(hello).limit).toBe(10);
+    expect(rateHeaders(hello).limit).toBe(20);
     expect(output()).toContain(`backend: redis at ${redis.host}:${redis.port}`);
-    expect(output()).not.toContain('secret');
+    expect(output()).not.toContain(password);
+    // A change published to the Redis overlay under the demo's prefix (as an admin tool would) is in force.
+    const admin = optionsFromEnv({
+      env: { REDIS_URL: redisUrl, DISTLIMITER_PREFIX: 'demo' },
+      defaults: { config: demo.config },
+    });
+    cleanups.push(admin.close);
+    await admin.source!.ready();
+    await admin.source!.publish({ tiers: { free: { rate: '10/minute', burst: 40 } } });
+    const freeLimit = async () => rateHeaders(await send(url, '/api/hello', apiKey(FREE_KEY))).limit;
+    await expect.poll(freeLimit, { timeout: 10_000, interval: 50 }).toBe(40);
+    expect(output()).toContain('configuration reloaded: 4 tiers, 2 rules, Redis overlay version 1');
     // The demo counted on that Redis, so it used the password it did not print, and the default prefix.
     const keys = await client.keys('*');
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key).toMatch(/^demo:/);
+    for (const key of keys) expect(key).toMatch(/^(demo:|\{demo:config\}:)/);
   });
 }
