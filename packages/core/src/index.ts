@@ -114,7 +114,33 @@ export type {
   RateFunction,
   ConfigSourceLike,
 } from './http/types.js';
-export { UNAUTHORIZED_BODY, SHADOW_HEADER } from './http/tiered.js';
+export { UNAUTHORIZED_BODY, SHADOW_HEADER, BLOCKED_BODY, type LimitReading } from './http/tiered.js';
+export type { HttpAuditOptions, HttpStatisticsOptions } from './http/control-plane.js';
+export {
+  AuditLog,
+  type AuditOptions,
+  type AuditLogEvents,
+  type AuditDrops,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditProblem,
+  type AuditRecord,
+  keyHint,
+  auditSources,
+} from './control/audit.js';
+export {
+  Statistics,
+  type StatsSample,
+  type StatisticsOptions,
+  type StatsReport,
+  type StatsWindow,
+  type StatsCounts,
+} from './control/stats.js';
+export { KeyProtection, type KeyProtectionEvents } from './control/protection.js';
+export type { KeyProtectionOptions, KeyProtectionSetup } from './control/protection-options.js';
+export type { IpBlock } from './control/blocks.js';
+export { controlStoreOf } from './control/store-of.js';
+export type { ControlStore, StreamEntry } from './control/store.js';
 export {
   optionsFromEnv,
   limiterFromEnv,

@@ -123,16 +123,26 @@ export class RedisControlStore implements ControlStore {
     set.add(listener);
     return () => {
       set.delete(listener);
+      if (set.size > 0 || this.listeners.get(channel) !== set) return;
+      this.listeners.delete(channel);
+      // The last listener gone, the subscription goes, and with no subscription left the connection:
+      // an idle subscriber would otherwise hold the process open after everything else was closed.
+      if (this.listeners.size === 0) this.dropSubscriber();
+      else this.subscriber?.unsubscribe(channel).catch(() => undefined);
     };
+  }
+
+  private dropSubscriber(): void {
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    if (sub !== undefined) sub.disconnect();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    const sub = this.subscriber;
-    this.subscriber = undefined;
-    if (sub !== undefined) sub.disconnect();
+    this.dropSubscriber();
   }
 
   private subscriberConnection(): Client {
@@ -151,6 +161,8 @@ export class RedisControlStore implements ControlStore {
       }
     });
     this.subscriber = sub;
+    // The app quitting the client it handed over ends our subscriber too, as it does the decisions' own.
+    this.client.once('end', () => this.dropSubscriber());
     return sub;
   }
 

@@ -11,6 +11,10 @@ import { resolveConfig } from './config-option.js';
 import { RateHeaders } from './headers.js';
 import { RatedSpaces } from './rated-spaces.js';
 import { type LimitReading, TierRequests } from './tiered.js';
+import { ControlPlane } from './control-plane.js';
+import type { AuditLog } from '../control/audit.js';
+import type { Statistics } from '../control/stats.js';
+import type { KeyProtection } from '../control/protection.js';
 import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
@@ -76,6 +80,10 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   private readonly tierRequests: TierRequests | undefined;
   // The keyStore option's cache, shared with derived limiters like the source.
   private readonly keyStore: KeyStore | undefined;
+  // With `config`: audit, statistics and key protection, built by the limiter given the config and shared
+  // by those derived from it; `ownsPlane` says which one closes them.
+  private readonly plane: ControlPlane | undefined;
+  private readonly ownsPlane: boolean;
   // With a `rate` function: the function, and the keyspace of each rate.
   private readonly rateFunction: RateFunction | undefined;
   private readonly rated: RatedSpaces | undefined;
@@ -130,6 +138,18 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       );
     }
     this.keyStore = own.keyStore === undefined ? parent?.keyStore : new KeyStore(own.keyStore, 'keyStore');
+    for (const key of ['audit', 'statistics', 'protection'] as const) {
+      if (own[key] !== undefined && this.source === undefined) {
+        throw new InvalidOptionError(key, own[key], 'no value without `config`');
+      }
+    }
+    this.plane =
+      config === undefined
+        ? inherited === undefined
+          ? undefined
+          : parent?.plane
+        : new ControlPlane(this.limiter, config.source, own);
+    this.ownsPlane = config !== undefined;
     this.tierRequests = this.source === undefined ? undefined : this.tierRequestsFor(this.keyStore);
     if (config !== undefined) this.listenTo(config.source);
     this.plain =
@@ -402,7 +422,23 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
    * the backend. Idempotent.
    */
   async close(): Promise<void> {
+    if (this.ownsPlane) await this.plane?.close();
     if (this.ownsSource) await this.source?.close?.();
+  }
+
+  /** With `config`: the audit log (events, and the backend's capped stream the admin API reads). */
+  get audit(): AuditLog | undefined {
+    return this.plane?.audit;
+  }
+
+  /** With `config`: allowed and limited counts per tier and rule, shared through the backend. */
+  get statistics(): Statistics | undefined {
+    return this.plane?.statistics;
+  }
+
+  /** With `config`: API-key protection (invalid attempts per IP, IP blocks). */
+  get protection(): KeyProtection | undefined {
+    return this.plane?.protection;
   }
 
   // The tier evaluation, lent what it needs of this limiter.
@@ -414,6 +450,9 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       headerMode: this.settings.headers,
       onBackendError: this.settings.onBackendError,
       keyStore: store,
+      audit: this.plane?.audit,
+      statistics: this.plane?.statistics,
+      protection: this.plane?.protection,
       refuse: (request, decision, headers) => this.decided(decision, request, headers),
       backendFailure: (cause, request) => this.backendFailure(cause, request),
       reportBackendError: (error, request) => this.reportBackendError(error, request),

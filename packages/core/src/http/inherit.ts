@@ -1,6 +1,9 @@
 import { LIMITER_OPTION_KEYS } from './options.js';
 import type { HttpLimitOptions } from './types.js';
 
+// What a configured limiter builds once and its derived limiters share as it is (see HttpLimiter).
+const SHARED = ['config', 'keyStore', 'audit', 'statistics', 'protection'] as const;
+
 /**
  * The options a derived limiter starts from: its parent's (except what builds the RateLimiter, which the
  * parent's limiter already embodies, and the parent's `scope`, which names the parent's own count: a route
@@ -16,8 +19,11 @@ export function inheritOptions(
   // The parent's configuration and key store are shared as they are (see HttpLimiter), never built again.
   delete out.config;
   delete out.keyStore;
+  delete out.audit;
+  delete out.statistics;
+  delete out.protection;
   for (const [k, v] of Object.entries(own)) {
-    if (k === 'limiter' || k === 'config' || k === 'keyStore') continue;
+    if (k === 'limiter' || (SHARED as readonly string[]).includes(k)) continue;
     if (!(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;
   }
   return out as HttpLimitOptions;

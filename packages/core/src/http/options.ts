@@ -32,6 +32,9 @@ export const HTTP_LIMIT_OPTION_KEYS = keysOf<HttpLimitOptions>()([
   'onLimited',
   'config',
   'keyStore',
+  'audit',
+  'statistics',
+  'protection',
 ]);
 
 /** The options that build a RateLimiter, and so must be absent when a ready `limiter` is given. */

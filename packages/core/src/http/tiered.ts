@@ -3,6 +3,10 @@ import { BackendError } from '../errors.js';
 import type { RateLimiter } from '../limiter.js';
 import { keyIdentity } from '../policy/api-keys.js';
 import type { KeyStore, KeyStoreOutcome } from '../policy/key-store.js';
+import { type AuditLog, keyHint } from '../control/audit.js';
+import type { IpBlock } from '../control/blocks.js';
+import type { KeyProtection } from '../control/protection.js';
+import type { Statistics } from '../control/stats.js';
 import type { ConfigSnapshot, KeyTier } from '../policy/snapshot.js';
 import type { ClientKeys } from './client-key.js';
 import type { RateHeaders } from './headers.js';
@@ -16,6 +20,12 @@ import type { HeaderMode, HttpOutcome, HttpRequest } from './types.js';
 export const UNAUTHORIZED_BODY: Readonly<{ error: string; message: string }> = Object.freeze({
   error: 'Unauthorized',
   message: 'The API key is not valid.',
+});
+
+/** The body of a 403 for a client IP blocked after too many invalid API keys (or by an operator). */
+export const BLOCKED_BODY: Readonly<{ error: string; message: string }> = Object.freeze({
+  error: 'Forbidden',
+  message: 'This address is blocked for a while after too many invalid API keys.',
 });
 
 /** The header naming the shadow rules that would have refused a request (comma-separated rule ids). */
@@ -48,6 +58,9 @@ export interface TierHost {
   readonly headerMode: HeaderMode;
   readonly onBackendError: 'allow' | 'deny' | 'local';
   readonly keyStore: KeyStore | undefined;
+  readonly audit: AuditLog | undefined;
+  readonly statistics: Statistics | undefined;
+  readonly protection: KeyProtection | undefined;
   /** A refusal: onLimited, the 'limited' event, and the refusal outcome with these headers. */
   refuse(request: HttpRequest, decision: Decision, headers: RateHeaders): HttpOutcome | Promise<HttpOutcome>;
   /** A failed backend, answered as `onBackendError` says and reported. */
@@ -120,11 +133,11 @@ export class TierRequests {
     }
     if (decision instanceof Promise) {
       return decision.then(
-        (d) => this.single(request, plan, group, d),
+        (d) => this.single(request, plan, group, d, key),
         (error: unknown) => this.failedOver(error, request, plan, group, key),
       );
     }
-    return this.single(request, plan, group, decision);
+    return this.single(request, plan, group, decision, key);
   }
 
   private single(
@@ -132,9 +145,13 @@ export class TierRequests {
     plan: TierPlan,
     group: ChargeGroup,
     decision: Decision,
+    key: string,
   ): HttpOutcome | Promise<HttpOutcome> {
-    if (decision.allowed) return this.host.outcomes.allowed(decision, group.headers, plan.tier, plan.rules);
-    return this.refused(request, plan, group, decision);
+    if (decision.allowed) {
+      this.host.statistics?.record({ tier: plan.tier, rules: plan.rules, allowed: true });
+      return this.host.outcomes.allowed(decision, group.headers, plan.tier, plan.rules);
+    }
+    return this.refused(request, plan, group, decision, key);
   }
 
   private refused(
@@ -142,8 +159,16 @@ export class TierRequests {
     plan: TierPlan,
     group: ChargeGroup,
     decision: Decision,
+    key: string,
   ): HttpOutcome | Promise<HttpOutcome> {
     const limitedBy = group.owners[decision.binding];
+    this.host.statistics?.record({
+      tier: plan.tier,
+      rules: plan.rules,
+      allowed: false,
+      limitedBy,
+      identity: key,
+    });
     const refused = this.host.refuse(request, decision, group.headers);
     const tag = (o: HttpOutcome): HttpOutcome => ({ ...o, tier: plan.tier, limitedBy, rules: plan.rules });
     return refused instanceof Promise ? refused.then(tag) : tag(refused);
@@ -161,7 +186,7 @@ export class TierRequests {
     const decision = this.locally(error, request, group, key);
     if (decision === undefined)
       return { ...this.host.backendFailure(error, request), tier: plan.tier, rules: plan.rules };
-    return this.single(request, plan, group, decision);
+    return this.single(request, plan, group, decision, key);
   }
 
   private locally(
@@ -240,12 +265,21 @@ export class TierRequests {
     snapshot: ConfigSnapshot,
     quiet = false,
   ): Client | HttpOutcome | Promise<Client | HttpOutcome> {
+    const protection = this.host.protection;
+    if (protection !== undefined) {
+      // A blocked client is answered before anything is looked up, with or without a key.
+      const block = protection.blockOf(request.ip);
+      if (block !== undefined && !quiet) return this.blocked(block);
+    }
     const raw = request.header(snapshot.keyBy);
     if (raw === undefined || raw === '') return this.anonymous(request, snapshot);
     const listed = this.listedTier(raw, snapshot);
     if (listed !== null) return listed;
+    // A key of the wrong format is not looked up anywhere: it is as unknown as a key can be.
+    if (protection !== undefined && !protection.wellFormed(raw))
+      return this.unknown(request, snapshot, quiet, raw);
     const store = this.host.keyStore;
-    if (store === undefined) return this.unknown(request, snapshot, quiet);
+    if (store === undefined) return this.unknown(request, snapshot, quiet, raw);
     const found = store.lookup(raw);
     if (found instanceof Promise) return found.then((o) => this.stored(o, raw, request, snapshot, quiet));
     return this.stored(found, raw, request, snapshot, quiet);
@@ -283,7 +317,7 @@ export class TierRequests {
         request,
       );
     } else if (found.kind === 'unknown') {
-      return this.unknown(request, snapshot, quiet);
+      return this.unknown(request, snapshot, quiet, raw);
     } else {
       this.host.configError('keyStore', found.error, request);
     }
@@ -297,9 +331,14 @@ export class TierRequests {
   }
 
   // An unlisted key: 401 under "reject"; under "default", a request without a key (so it buys nothing).
-  private unknown(request: HttpRequest, snapshot: ConfigSnapshot, quiet = false): Client | HttpOutcome {
+  private unknown(
+    request: HttpRequest,
+    snapshot: ConfigSnapshot,
+    quiet = false,
+    raw?: string,
+  ): Client | HttpOutcome {
     if (snapshot.unknownKey === 'default') return this.anonymous(request, snapshot);
-    if (!quiet) this.host.unknownKey(request);
+    if (!quiet) this.invalidKey(request, raw);
     let outcome = this.unauthorized.get(snapshot.keyBy);
     if (outcome === undefined) {
       outcome = Object.freeze({
@@ -313,6 +352,32 @@ export class TierRequests {
       this.unauthorized.set(snapshot.keyBy, outcome);
     }
     return outcome;
+  }
+
+  // An invalid key: the event, an audit record (a hint of the key, never the key), and one more invalid
+  // attempt counted against the client's IP, which may block it (in the background: the 401 never waits).
+  private invalidKey(request: HttpRequest, raw: string | undefined): void {
+    this.host.unknownKey(request);
+    this.host.audit?.record({ type: 'invalidKey', keyHint: keyHint(raw ?? '') }, request.ip);
+    const protection = this.host.protection;
+    if (protection !== undefined) {
+      protection.invalidAttempt(request.ip).catch(() => {
+        // invalidAttempt never rejects by contract; a bug there must not become an unhandled rejection.
+      });
+    }
+  }
+
+  // A blocked client: 403 with Retry-After until the block ends, whatever it asked.
+  private blocked(block: IpBlock): HttpOutcome {
+    const seconds = Math.max(1, Math.ceil((block.untilMs - Date.now()) / 1000));
+    return {
+      allowed: false,
+      status: 403,
+      headers: { 'Retry-After': String(seconds) },
+      body: BLOCKED_BODY,
+      decision: undefined,
+      skipped: false,
+    };
   }
 
   // Charges the plan's groups in order and stops at the first refusal; then counts the shadow rules.
@@ -330,12 +395,13 @@ export class TierRequests {
           return { ...this.host.backendFailure(error, request), tier: plan.tier, rules: plan.rules };
         decision = local;
       }
-      if (!decision.allowed) return this.refused(request, plan, group, decision);
+      if (!decision.allowed) return this.refused(request, plan, group, decision, key);
       if (best === undefined || tighter(decision, best)) {
         best = decision;
         bestGroup = group;
       }
     }
+    this.host.statistics?.record({ tier: plan.tier, rules: plan.rules, allowed: true });
     const outcome = this.host.outcomes.allowed(best!, bestGroup!.headers, plan.tier, plan.rules);
     const shadowed = plan.shadow.length === 0 ? undefined : await this.shadow(request, client, plan);
     if (shadowed !== undefined) (outcome.headers as Record<string, string>)[SHADOW_HEADER] = shadowed;

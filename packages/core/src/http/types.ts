@@ -6,6 +6,8 @@ import type { InvalidConfigError } from '../errors.js';
 import type { ConfigInput } from '../policy/config/document.js';
 import type { KeyStoreFunction, KeyStoreOptions } from '../policy/key-store.js';
 import type { ConfigSnapshot } from '../policy/snapshot.js';
+import type { KeyProtectionOptions } from '../control/protection-options.js';
+import type { HttpAuditOptions, HttpStatisticsOptions } from './control-plane.js';
 
 /** The framework-neutral view of a request that adapters build. Header names are looked up lower-case. */
 export interface HttpRequest {
@@ -97,6 +99,24 @@ export interface HttpLimitOptions {
    * a timeout and `onKeyStoreError`. Results are cached, unknown keys too.
    */
   keyStore?: KeyStoreFunction | KeyStoreOptions;
+  /**
+   * With `config`: audit events (invalid keys, IP blocks, configuration reloads and rejections, the
+   * breaker) kept in the backend's capped stream `<prefix>:audit`, and written as JSON lines to `logger`
+   * if given. Default on (stream only); false turns it off.
+   */
+  audit?: false | HttpAuditOptions;
+  /**
+   * With `config`: allowed and limited counts per tier and rule, per minute, kept in the backend and shared
+   * by every instance (flushed every `flushMs`, default 1000: what a crash can lose). Default on.
+   */
+  statistics?: HttpStatisticsOptions;
+  /**
+   * With `config`: API-key protection. A key of the wrong format is invalid before any lookup; invalid keys
+   * are counted per client IP (IPv6 by /64), and `maxInvalid` (10) in `window` (a minute) block the IP for
+   * `blockFor` (15 minutes), doubling per repeat offence up to `maxBlock` (24 hours): a blocked IP is
+   * answered 403 with Retry-After. Default on; false turns it off.
+   */
+  protection?: false | KeyProtectionOptions;
   /** Any algorithm (default: slidingWindow of `rate`, or of "60/minute" when neither is given). */
   algorithm?: Algorithm;
   /** Where counts live (default: a new MemoryBackend). */

@@ -63,6 +63,9 @@ describe('construction', () => {
         'onLimited',
         'config',
         'keyStore',
+        'audit',
+        'statistics',
+        'protection',
       ].sort(),
     );
   });

@@ -264,15 +264,15 @@ describe('keyStore', () => {
     const { send } = limiterOf(issueDocument(), {
       keyStore: async (key) => {
         asked.push(key);
-        return key === 'db_pro' ? 'pro' : undefined;
+        return key === 'db_pro_key_1' ? 'pro' : undefined;
       },
     });
-    const a = await send(withKey('db_pro'));
+    const a = await send(withKey('db_pro_key_1'));
     expect(a.tier).toBe('pro');
-    expect((await send(withKey('db_pro'))).headers['X-RateLimit-Remaining']).toBe('148');
-    expect((await send(withKey('nobody'))).status).toBe(401);
-    expect((await send(withKey('nobody'))).status).toBe(401);
-    expect(asked).toEqual(['db_pro', 'nobody']);
+    expect((await send(withKey('db_pro_key_1'))).headers['X-RateLimit-Remaining']).toBe('148');
+    expect((await send(withKey('nobody_key_1'))).status).toBe(401);
+    expect((await send(withKey('nobody_key_1'))).status).toBe(401);
+    expect(asked).toEqual(['db_pro_key_1', 'nobody_key_1']);
   });
 
   test('a failing store serves the default tier by IP, or 503 under onKeyStoreError "reject"', async () => {
@@ -282,13 +282,13 @@ describe('keyStore', () => {
     const soft = limiterOf(issueDocument(), { keyStore: failing });
     const errors: string[] = [];
     soft.limiter.on('configError', (e) => errors.push(e.message));
-    const o = await soft.send(withKey('k'));
+    const o = await soft.send(withKey('some_key_1'));
     expect(o.allowed).toBe(true);
     expect(o.tier).toBe('anonymous');
     expect(errors).toEqual(['db down']);
     const strict = limiterOf(issueDocument(), { keyStore: { lookup: failing, onKeyStoreError: 'reject' } });
     strict.limiter.on('configError', () => undefined);
-    const r = await strict.send(withKey('k'));
+    const r = await strict.send(withKey('some_key_1'));
     expect(r.status).toBe(503);
     expect(r.headers['Retry-After']).toBe('1');
   });
@@ -297,7 +297,7 @@ describe('keyStore', () => {
     const { limiter, send } = limiterOf(issueDocument(), { keyStore: () => 'platinum' });
     const errors: string[] = [];
     limiter.on('configError', (e) => errors.push(e.message));
-    expect((await send(withKey('k'))).tier).toBe('anonymous');
+    expect((await send(withKey('some_key_1'))).tier).toBe('anonymous');
     expect(errors[0]).toContain('"platinum"');
   });
 });
@@ -434,5 +434,78 @@ describe('keyFor and reset with config', () => {
     // charged before the tier's group, and a refusal there does not undo them), so 1 left binds.
     expect(after.headers['X-RateLimit-Remaining']).toBe('1');
     expect((await send(withKey(FREE, { path: '/r' }))).limitedBy).toBe('by-ip');
+  });
+});
+
+describe('control plane of a configured limiter', () => {
+  test('invalid keys from one IP: the 10th blocks it, then 403 with Retry-After, with or without a key', async () => {
+    const { limiter, send } = limiterOf();
+    try {
+      const replies = [];
+      for (let i = 0; i < 10; i++) replies.push(await send(withKey(`guess_number_${i}`)));
+      expect(replies.every((o) => o.status === 401)).toBe(true);
+      await expect.poll(() => limiter.protection!.blockOf('203.0.113.7') !== undefined).toBe(true);
+      const blocked = await send(withKey(FREE));
+      expect(blocked.status).toBe(403);
+      expect(Number(blocked.headers['Retry-After'])).toBeGreaterThan(14 * 60);
+      expect((await send()).status).toBe(403);
+      // Another address is not affected.
+      expect((await send(withKey(FREE, { ip: '198.51.100.20' }))).allowed).toBe(true);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('a key of the wrong format is invalid before any lookup', async () => {
+    const asked: string[] = [];
+    const { limiter, send } = limiterOf(issueDocument(), {
+      keyStore: (k) => {
+        asked.push(k);
+        return 'free';
+      },
+    });
+    try {
+      expect((await send(withKey('short'))).status).toBe(401);
+      expect((await send(withKey('has a space in it'))).status).toBe(401);
+      expect(asked).toEqual([]);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('audit records the invalid key by a hint only; statistics count tiers and rules', async () => {
+    const { limiter, send } = limiterOf();
+    try {
+      const secret = 'sk_totally_secret_guess';
+      await send(withKey(secret));
+      await limiter.audit!.flush();
+      const records = await limiter.audit!.read(0);
+      expect(records.map((r) => r.type)).toContain('invalidKey');
+      expect(JSON.stringify(records)).not.toContain(secret);
+      await sendTimes(send, 6, { method: 'POST', path: '/api/login' });
+      const report = await limiter.statistics!.read();
+      const w = report.windows['1m'];
+      expect(w.tiers.anonymous).toEqual({ allowed: 3, limited: 3 });
+      expect(w.rules.login).toEqual({ allowed: 3, limited: 3 });
+      expect(report.topLimited[0]).toEqual({ identity: 'ip:203.0.113.7', limited: 3 });
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test.each(['audit', 'statistics', 'protection'] as const)('%s without config is refused', (field) => {
+    optionError(() => createHttpLimiter({ [field]: false }), field);
+  });
+
+  test('protection, statistics and audit can be turned off', async () => {
+    const { limiter, send } = limiterOf(issueDocument(), {
+      protection: false,
+      statistics: false,
+      audit: false,
+    });
+    expect(limiter.protection).toBeUndefined();
+    expect(limiter.statistics).toBeUndefined();
+    expect(limiter.audit).toBeUndefined();
+    for (let i = 0; i < 12; i++) expect((await send(withKey(`guess_number_${i}`))).status).toBe(401);
   });
 });
