@@ -202,7 +202,8 @@ export function httpMarkdown(r: HttpResults): string {
         'limiter can cost; ours with `headers: false` decides and sends nothing; ours with ' +
         "`headers: 'both'` sends the five fields that were the default before 'legacy' (three); ours " +
         "with a tiered `config` (the request's API key found in the keys table, its tier's token bucket " +
-        'charged, two rules that do not match) against ours with a plain `rate`.\n',
+        'charged, two rules that do not match, statistics on) against ours with a plain `rate`, and ' +
+        'the same with `statistics: false`: "statistics on / off" is what keeping them costs.\n',
     );
     out.push(
       table(
@@ -214,6 +215,7 @@ export function httpMarkdown(r: HttpResults): string {
           'ours (legacy) / bare',
           'ours, tiered config / bare',
           'tiered / plain rate',
+          'statistics on / off',
         ],
         r.frameworks.map((f) => [
           f.framework,
@@ -223,6 +225,7 @@ export function httpMarkdown(r: HttpResults): string {
           fmtRatio(f.ratios.ours),
           fmtRatio(f.ratios.tiered),
           fmtRatio(ratio(f.ratios.tiered ?? Number.NaN, f.ratios.ours ?? Number.NaN)),
+          fmtRatio(ratio(f.ratios.tiered ?? Number.NaN, f.ratios['tiered-nostats'] ?? Number.NaN)),
         ]),
       ),
     );

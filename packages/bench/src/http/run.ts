@@ -116,6 +116,7 @@ function perVariant<T>(make: () => T): Record<Variant, T> {
     quiet: make(),
     both: make(),
     tiered: make(),
+    'tiered-nostats': make(),
     'ours-redis-fixed': make(),
     'ours-redis': make(),
     'peer-redis': make(),

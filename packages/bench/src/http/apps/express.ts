@@ -17,6 +17,7 @@ export const startExpress: StartApp = (variant, redis) => {
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'tiered') app.use(rateLimit({ config: TIERED_CONFIG }));
+  if (variant === 'tiered-nostats') app.use(rateLimit({ config: TIERED_CONFIG, statistics: false }));
   if (variant === 'noop') app.use((_req, _res, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use(rateLimit(ourRedisOptions(variant, requireRedis(variant, redis))));

@@ -18,6 +18,8 @@ export const startFastify: StartApp = async (variant, redis) => {
   if (variant === 'quiet') await app.register(distlimiter, { rate: OUR_RATE, headers: false });
   if (variant === 'both') await app.register(distlimiter, { rate: OUR_RATE, headers: 'both' });
   if (variant === 'tiered') await app.register(distlimiter, { config: TIERED_CONFIG });
+  if (variant === 'tiered-nostats')
+    await app.register(distlimiter, { config: TIERED_CONFIG, statistics: false });
   if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     await app.register(distlimiter, ourRedisOptions(variant, requireRedis(variant, redis)));

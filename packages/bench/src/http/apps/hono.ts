@@ -31,6 +31,7 @@ export const startHono: StartApp = (variant, redis) => {
   if (variant === 'quiet') app.use('*', rateLimiter({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use('*', rateLimiter({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'tiered') app.use('*', rateLimiter({ config: TIERED_CONFIG }));
+  if (variant === 'tiered-nostats') app.use('*', rateLimiter({ config: TIERED_CONFIG, statistics: false }));
   if (variant === 'noop') app.use('*', (_c, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use('*', rateLimiter(ourRedisOptions(variant, requireRedis(variant, redis))));

@@ -24,6 +24,7 @@ export const startKoa: StartApp = (variant, redis) => {
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
   if (variant === 'tiered') app.use(rateLimit({ config: TIERED_CONFIG }));
+  if (variant === 'tiered-nostats') app.use(rateLimit({ config: TIERED_CONFIG, statistics: false }));
   if (variant === 'noop') app.use((_ctx, next) => next());
   if (variant === 'peer') {
     app.use(

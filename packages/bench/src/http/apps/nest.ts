@@ -79,8 +79,9 @@ function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicMod
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: variant === 'both' ? 'both' : false }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
-  if (variant === 'tiered') {
-    imports.push(DistLimiterModule.forRoot({ config: TIERED_CONFIG }));
+  if (variant === 'tiered' || variant === 'tiered-nostats') {
+    const statistics = variant === 'tiered';
+    imports.push(DistLimiterModule.forRoot({ config: TIERED_CONFIG, statistics }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
   if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });

@@ -11,6 +11,7 @@ export type Variant =
   | 'quiet'
   | 'both'
   | 'tiered'
+  | 'tiered-nostats'
   | 'ours-redis-fixed'
   | 'ours-redis'
   | 'peer-redis';
@@ -19,9 +20,10 @@ export type Variant =
  * The floors `--floors` adds: `noop` is the app with a middleware (hook, guard) that does nothing, the least
  * any limiter costs; `quiet` is ours with `headers: false`, deciding without sending a header; `both` is
  * ours with `headers: 'both'` (five fields, the default before 'legacy'), what the default change saves;
- * `tiered` is ours with a configuration of tiers and rules (TIERED_CONFIG) instead of a plain `rate`.
+ * `tiered` is ours with a configuration of tiers and rules (TIERED_CONFIG) instead of a plain `rate`, its
+ * statistics on (the default); `tiered-nostats` the same with `statistics: false`, for what they cost.
  */
-export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both', 'tiered'];
+export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both', 'tiered', 'tiered-nostats'];
 
 /**
  * The Redis rows (`--only http-redis`): ours with `fixedWindow` (what every peer implements), ours with the
