@@ -90,7 +90,7 @@ class Admin implements AdminHandler {
     // The local fallback when the backend fails: the API stays usable in an outage (to see it, or to steer
     // it), and a token guesser is still slowed down.
     this.guard = new RateLimiter({
-      algorithm: slidingWindow(rate as string),
+      algorithm: adminRate(rate),
       backend: target.limiter.backend,
       prefix: target.limiter.prefix,
       onBackendError: 'local',
@@ -231,6 +231,17 @@ class Admin implements AdminHandler {
     } catch {
       // An audit sink must never fail a request.
     }
+  }
+}
+
+// The admin API's own rate, its errors naming the option rather than the algorithm's parameter.
+function adminRate(rate: unknown) {
+  try {
+    return slidingWindow(rate as string);
+  } catch (error) {
+    if (error instanceof InvalidOptionError)
+      throw new InvalidOptionError('rate', rate, error.expected, error.code);
+    throw error;
   }
 }
 

@@ -36,12 +36,15 @@ export function hintOfKeyName(name: string): string {
   return keyHintOf(digestOfKeyName(name));
 }
 
-/** The path with the segment after "keys" (an API key, raw or hashed) reduced to its hint. */
+/**
+ * The path for the audit log, the segment after "keys" (an API key, raw or hashed) as "sha256:<hex>": never
+ * the raw key. The log's own gate (AuditLog) reduces that to a hint, as it does any key in an admin path.
+ */
 export function auditedPath(segments: readonly string[]): string {
   const out = segments.map((s, i) => {
     if (i === 0 || segments[i - 1] !== 'keys') return encodeURIComponent(s);
     try {
-      return keyHintOf(digestOfKeyParam(s));
+      return `sha256:${digestOfKeyParam(s)}`;
     } catch {
       return '(not a key)';
     }

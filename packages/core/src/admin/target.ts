@@ -64,14 +64,17 @@ export interface AdminWriteEvent {
   /** The token's name, never the token. */
   readonly token: string;
   readonly method: string;
-  /** The path below the mount, an API key in it reduced to a hint (`/keys/sha256:1a2b3c4d…`). */
+  /**
+   * The path below the mount; an API key in it as "sha256:<hex>", never raw, which the log reduces to a
+   * hint before keeping or showing it (AuditLog does: `/keys/sha256:1a2b3c4d…`).
+   */
   readonly path: string;
   readonly status: number;
 }
 
 /** The audit log (AuditLog): where writes are recorded, and what GET /audit reads. */
 export interface AdminAudit {
-  /** Records an event; must not throw or wait (AuditLog.record queues it). */
+  /** Records an event; must not throw or wait (AuditLog.record queues it), and keeps a key in a path as a hint only. */
   record(event: AdminWriteEvent, ip?: string): void;
   /** Records written at or after `sinceMs`, oldest first, at most `limit`. */
   read(sinceMs: number, limit: number): Promise<readonly unknown[]>;
