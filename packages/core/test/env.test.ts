@@ -231,30 +231,32 @@ describe('on REDIS_URL', () => {
     const a = optionsFromEnv({ env });
     closing.push(a.close);
     const limiterA = new HttpLimiter(a.options);
-    const b = limiterFromEnv({ env });
     expect(limiterA.limiter.backend).toBeInstanceOf(RedisBackend);
-    expect(b.limiter.backend).toBeInstanceOf(RedisBackend);
     const first = await limiterA.handle(withKey(FREE));
     expect(first.headers['X-RateLimit-Limit']).toBe('20');
     const keys = await admin.keys('*');
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((k) => !k.startsWith('envtest:'))).toEqual([]);
-
-    // A change published through one instance's source reaches the other through Redis, under the prefix.
     const source = a.source!;
     expect(a.options.config).toBe(source);
     await source.ready();
+    // Every connection of a is open now (backend, overlay commands and subscriber): what b adds, b must close.
+    const withA = await clients();
+
+    // A change published through one instance's source reaches the other through Redis, under the prefix.
+    const b = limiterFromEnv({ env });
+    expect(b.limiter.backend).toBeInstanceOf(RedisBackend);
+    // b reads the overlay once at start and on every announcement: either brings the change.
     const reloaded = nextReload(b);
     await source.publish({ tiers: { free: { rate: '10/minute', burst: 30 } } });
     await reloaded;
     expect((await b.handle(withKey(FREE))).headers['X-RateLimit-Limit']).toBe('30');
     expect(await admin.exists('{envtest:config}:version')).toBe(1);
+    expect(await clients()).toBeGreaterThan(withA);
 
-    // b's close() closes its backend and its overlay's two connections; then a's close() does the same.
-    const open = await clients();
     await b.close();
-    await pollUntil(async () => (await clients()) <= open - 3, BOUND_MS);
-    expect(await clients()).toBe(open - 3);
+    await pollUntil(async () => (await clients()) === withA, BOUND_MS);
+    expect(await clients()).toBe(withA);
     await a.close();
     await pollUntil(async () => (await clients()) === 1, BOUND_MS);
     expect(await clients()).toBe(1);
