@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeScript } from '../src/backends/lua.js';
+import { composeScript, paramArgs } from '../src/backends/lua.js';
 import { fixedWindow, InvalidOptionError, RateLimiter, RedisBackend } from '../src/index.js';
 import { pollUntil } from './support/redis.js';
 import { type RedisInstance, startRedis } from './support/testkit.js';
@@ -24,9 +24,10 @@ async function redisNow(): Promise<number> {
 describe('the decision script', () => {
   const { members } = fixedWindow('10/minute');
   const script = composeScript(members);
+  const params = paramArgs(members);
   // use: 1 a first send (keeps its reply), 2 a re-send (answered from the kept reply, if any).
   const run = (keys: string[], deadline: number, use = 1) =>
-    admin.eval(script.source, keys.length, ...keys, '', deadline, use, 1, 0) as Promise<number[]>;
+    admin.eval(script.source, keys.length, ...keys, '', deadline, use, ...params, 1, 0) as Promise<number[]>;
 
   it('refuses a batch that reaches Redis past its deadline, and writes nothing', async () => {
     const reply = await run(['late:{a}:fw', 'late:{a}:fw~00000000.0'], (await redisNow()) - 1);
@@ -57,7 +58,7 @@ describe('the decision script', () => {
 
   it('keeps no reply for a batch that wrote nothing (peek, or refused)', async () => {
     const keys = ['peek:{a}:fw', 'peek:{a}:fw~00000000.2'];
-    await admin.eval(script.source, 2, ...keys, '', (await redisNow()) + 5000, 1, 1, 1);
+    await admin.eval(script.source, 2, ...keys, '', (await redisNow()) + 5000, 1, ...params, 1, 1);
     expect(await admin.exists(keys[1]!)).toBe(0);
   });
 });

@@ -39,9 +39,11 @@ local now = tonumber(ARGV[1]) or rnow
 
 // Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, unless
 // ARGV[3] is '0', the batch's reply key ('1': a first send, which keeps its reply there; '2': a re-send,
-// answered from that reply if there is one); ARGV holds `now` (empty: the server's clock), the caller's
-// deadline on the server's clock, that flag, then each decision's cost and peek flag. The reply is kept
-// packed with cmsgpack (C, and exact for integers); only a re-send reads it, so a first send costs one SET. Each decision is all-or-nothing on its own M keys; decisions later in
+// answered from that reply if there is one). ARGV[1] is `now` (empty: the server's clock), [2] the caller's
+// deadline on the server's clock, [3] that flag, then the keyspace's parameters (every step's, in order: a
+// batch is one keyspace, so they are sent once per batch), then each decision's cost and peek flag from
+// ARGV[COSTS] on. The reply is kept packed with cmsgpack (C, and exact for integers); only a re-send reads
+// it, so a first send costs one SET. Each decision is all-or-nothing on its own M keys; decisions later in
 // the batch see what earlier ones wrote, exactly as if they had arrived one by one.
 //
 // The reply starts with the server's time, which the backend uses to map its deadlines onto that clock.
@@ -64,8 +66,8 @@ if rnow > deadline then return {rnow, -1} end
 local M = #STEPS
 local out, at, wrote = {rnow}, 2, false
 for d = 0, N / M - 1 do
-  local cost = tonumber(ARGV[4 + 2 * d])
-  local write = ARGV[5 + 2 * d] ~= '1'
+  local cost = tonumber(ARGV[COSTS + 2 * d])
+  local write = ARGV[COSTS + 1 + 2 * d] ~= '1'
   local base = d * M
   if M == 1 then
     local key = KEYS[base + 1]
@@ -102,19 +104,47 @@ if wrote and RK then redis.call('SET', RK, cmsgpack.pack(out), 'PX', deadline - 
 return out
 `;
 
+// Composed scripts by shape. Redis 7 never evicts a loaded script, so the script must not change with a
+// rate (a tier's, a per-request one, a reloaded config): parameters travel in ARGV, and the set of shapes
+// is bounded by how algorithms are combined, never by rates. Each entry keeps its steps' Lua, so a custom
+// step reusing a built-in's id is not handed the built-in's script.
+const byShape = new Map<string, { readonly script: Script; readonly luas: readonly string[] }>();
+
+/** What a keyspace's script depends on: its step ids and each step's params count, e.g. "tb/3,tb/3". */
+export function shapeOf(members: readonly AlgorithmStep[]): string {
+  return members.map((m) => `${m.id}/${m.params.length}`).join(',');
+}
+
+/** The steps' parameters as the script's ARGV from ARGV[4] on, in the order its PARAMS reads them. */
+export function paramArgs(members: readonly AlgorithmStep[]): string[] {
+  return members.flatMap((m) => m.params.map((p) => String(p)));
+}
+
 /**
- * Builds the script that runs a batch of decisions over these steps, with their parameters written into
- * it. ARGV: now (empty = the server's clock), the deadline (server ms), the reply key's use (0: none, 1: keep
- * the reply, 2: a re-send, answer from it), then cost and peek (0|1) per decision; KEYS: one per member per
- * decision, then the reply key if any. Returns the server's time in ms, then 4
- * integers per member per decision: allowed, remaining, reset, retry; or {time, -1} past the deadline. A
- * limiter's steps never change, so this is composed once per limiter.
+ * The script that runs a batch of decisions over steps of this shape (shared by every keyspace of that
+ * shape, whatever its rates). ARGV: now (empty = the server's clock), the deadline (server ms), the reply
+ * key's use (0: none, 1: keep the reply, 2: a re-send, answer from it), then the steps' parameters
+ * (paramArgs), then cost and peek (0|1) per decision; KEYS: one per member per decision, then the reply key
+ * if any. Returns the server's time in ms, then 4 integers per member per decision: allowed, remaining,
+ * reset, retry; or {time, -1} past the deadline.
  */
 export function composeScript(members: readonly AlgorithmStep[]): Script {
+  const shape = shapeOf(members);
+  const cached = byShape.get(shape);
+  if (cached?.luas.every((lua, i) => lua === members[i]!.lua)) return cached.script;
+  const script = compose(members);
+  if (!cached) byShape.set(shape, { script, luas: members.map((m) => m.lua) });
+  return script;
+}
+
+function compose(members: readonly AlgorithmStep[]): Script {
   const ids = [...new Set(members.map((m) => m.id))];
   const fns = ids.map((id) => `local F_${id} = ${members.find((m) => m.id === id)!.lua}`).join('\n');
-  const params = (m: AlgorithmStep) => `{${m.params.map((p) => String(p)).join(', ')}}`;
-  const tables = `local STEPS = {${members.map((m) => `F_${m.id}`).join(', ')}}\nlocal PARAMS = {${members.map(params).join(', ')}}\n`;
+  // Parameters arrive as strings: converted once per call (not per decision) into the tables the steps read.
+  let at = 4;
+  const params = (m: AlgorithmStep) => `{${m.params.map(() => `tonumber(ARGV[${at++}])`).join(', ')}}`;
+  const steps = `local STEPS = {${members.map((m) => `F_${m.id}`).join(', ')}}\n`;
+  const tables = `${steps}local PARAMS = {${members.map(params).join(', ')}}\nlocal COSTS = ${at}\n`;
   const source = `${fns}\n${tables}local REPLY_KEPT_MS = ${REPLY_KEPT_MS}\n${PRELUDE}${BATCH}`;
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }

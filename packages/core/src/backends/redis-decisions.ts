@@ -4,7 +4,7 @@ import type { StepOutcome } from '../algorithms/types.js';
 import { Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { composeScript, REPLY_KEPT_MS, type Script } from './lua.js';
+import { composeScript, paramArgs, REPLY_KEPT_MS, type Script } from './lua.js';
 import { type Client, isReady } from './redis-connection.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
@@ -49,6 +49,13 @@ interface Waiter {
   readonly started: number;
 }
 
+// A keyspace's script (shared by every keyspace of its shape) and its parameters as ARGV strings, made
+// once per keyspace so a call only copies them.
+interface SpaceScript {
+  readonly script: Script;
+  readonly params: readonly string[];
+}
+
 /** Decisions waiting to be sent together for one keyspace, and then in flight. */
 interface Batch {
   readonly space: Keyspace;
@@ -86,7 +93,7 @@ export class RedisDecisions implements Backend {
   readonly counters: DecisionCounters = { resent: 0, lateReplies: 0, refusedLate: 0, unverified: 0 };
   private readonly unknown: UnknownFate[] = [];
   private readonly deadlines: Deadlines;
-  private readonly scripts = new WeakMap<Keyspace, Script>();
+  private readonly scripts = new WeakMap<Keyspace, SpaceScript>();
   private readonly pending = new Map<Keyspace, Batch>();
   private readonly batching: boolean;
   // Whether batches carry a reply key, which makes re-sends safe. Not on a Cluster: while a slot migrates,
@@ -284,7 +291,7 @@ export class RedisDecisions implements Backend {
 
   // Sends when the connection can take it: at once when ready; after the first connect (or, for a re-send,
   // a reconnect) within the deadline; otherwise fails the batch at once, as an outage is known.
-  private send(batch: Batch, script: Script, resend: boolean): void {
+  private send(batch: Batch, script: SpaceScript, resend: boolean): void {
     if (isReady(this.connection) && !Number.isNaN(this.offset)) {
       this.run(batch, script);
       return;
@@ -320,13 +327,13 @@ export class RedisDecisions implements Backend {
     timer = setTimeout(go, Math.ceil(remaining)).unref();
   }
 
-  private run(batch: Batch, script: Script): void {
+  private run(batch: Batch, script: SpaceScript): void {
     const deadline = Math.floor(batch.deadline + this.offset);
     // A batch sent before may have run: only then does the script look for the reply it kept.
     const replies = this.keepsReplies ? (batch.sent ? 2 : 1) : 0;
-    const args = [this.clock ? this.clock() : '', deadline, replies, ...batch.args];
+    const args = [this.clock ? this.clock() : '', deadline, replies, ...script.params, ...batch.args];
     batch.sent = true;
-    this.call(script, batch.keys, args).then(
+    this.call(script.script, batch.keys, args).then(
       (raw) => this.answer(batch, raw),
       (error: unknown) => {
         // A dropped connection may or may not have run the batch: sending it again is safe (the script
@@ -373,10 +380,10 @@ export class RedisDecisions implements Backend {
     }
   }
 
-  private scriptFor(space: Keyspace): Script {
+  private scriptFor(space: Keyspace): SpaceScript {
     let s = this.scripts.get(space);
     if (!s) {
-      s = composeScript(space.members);
+      s = { script: composeScript(space.members), params: paramArgs(space.members) };
       this.scripts.set(space, s);
     }
     return s;

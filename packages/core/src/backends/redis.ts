@@ -98,8 +98,9 @@ const CLUSTER_OPEN_MS = 1000;
 /**
  * Backend on Redis through ioredis, standalone or Cluster. One round trip per decision (and one for many
  * decisions asked for together): the steps run in one Lua script called by SHA (reloaded by itself after
- * SCRIPT FLUSH or a restart), on the server's clock, with every key of one client key in one hash slot
- * and every key written with a TTL.
+ * SCRIPT FLUSH or a restart; one per shape of steps, the rates passed as arguments, so Redis's script
+ * cache does not grow with rates), on the server's clock, with every key of one client key in one hash
+ * slot and every key written with a TTL.
  *
  * Calm when Redis is not: every call is answered within `timeoutMs`, and the script refuses work that
  * reaches Redis after that deadline, so nothing is charged after its caller was answered; a batch whose
