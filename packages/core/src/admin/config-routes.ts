@@ -188,7 +188,8 @@ async function putTier(ctx: AdminContext, call: AdminCall): Promise<Response> {
   return json(existed ? 200 : 201, { name, tier, version: after.version }, etagOf(after.version));
 }
 
-// DELETE /rules/:id and /tiers/:name: only what the overlay holds; 409 for what only the base holds.
+// DELETE /rules/:id and /tiers/:name: only what the overlay holds (in force or not: removing an entry the
+// merge rejected repairs the configuration); 409 for what only the base holds.
 async function deleteEntry(
   ctx: AdminContext,
   call: AdminCall,
@@ -198,19 +199,23 @@ async function deleteEntry(
   const name = section === 'rules' ? call.params.id! : call.params.name!;
   const what = section === 'rules' ? `rule "${name}"` : `tier "${name}"`;
   const snapshot = source.current();
-  const origin = snapshot.origins[section].get(name);
-  if (origin === undefined) throw new AdminHttpError(404, `There is no ${what} in the configuration.`);
-  const base = source.inForce?.().base ?? 'document';
-  if (origin === 'base') {
+  const inForce = source.inForce?.();
+  const inOverlay =
+    inForce === undefined
+      ? snapshot.origins[section].get(name) === 'redis'
+      : inForce.overlayNames[section].includes(name);
+  if (!inOverlay) {
+    if (!snapshot.origins[section].has(name))
+      throw new AdminHttpError(404, `There is no ${what} in the configuration.`);
     throw new AdminHttpError(
       409,
-      `The ${what} comes from the ${base}, not from the API: change it there (a ${section === 'rules' ? 'POST /rules' : 'PUT'} overrides it).`,
+      `The ${what} comes from the ${inForce?.base ?? 'document'}, not from the API: change it there (a ${section === 'rules' ? 'POST /rules' : 'PUT'} overrides it).`,
     );
   }
   const ifVersion = ifMatch(call, snapshot);
   const after = await publish(source, { [section]: { [name]: null } }, ifVersion);
   // When the overlay overrode an entry of the base, the base's applies again.
-  const restored = after.origins[section].has(name) ? base : null;
+  const restored = after.origins[section].has(name) ? (inForce?.base ?? 'document') : null;
   return json(200, { removed: name, restored, version: after.version }, etagOf(after.version));
 }
 

@@ -72,6 +72,15 @@ export interface ConfigInForce {
   readonly overlayVersion: number | undefined;
   /** The overlay's key entries in force. */
   readonly overlayKeys: readonly OverlayKeyInForce[];
+  /**
+   * The names the overlay holds as last read, even when its merge was rejected (then they are not in force,
+   * and removing one is how an admin repairs it): tier names, rule ids and key names.
+   */
+  readonly overlayNames: {
+    readonly tiers: readonly string[];
+    readonly rules: readonly string[];
+    readonly keys: readonly string[];
+  };
 }
 
 /** How a source is doing: whether the configuration in force may be behind, and its last problem. */
@@ -262,6 +271,11 @@ class Source extends EventEmitter<ConfigSourceEvents> implements ConfigSource {
       overlay: this.redis !== undefined ? 'redis' : this.local ? 'local' : 'none',
       overlayVersion: snapshot.origins.overlayVersion,
       overlayKeys,
+      overlayNames: {
+        tiers: [...this.overlay.tiers.keys()],
+        rules: [...this.overlay.rules.keys()],
+        keys: [...this.overlay.keys.keys()],
+      },
     };
   }
 
