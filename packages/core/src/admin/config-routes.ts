@@ -67,8 +67,10 @@ function publisherOf(ctx: AdminContext): Required<Pick<AdminConfigSource, 'publi
 }
 
 /**
- * The version a write must be made at, from If-Match ("<version>", a bare version, a list, or *): 412 when
- * the configuration in force is at none of them; undefined when the request sets no condition.
+ * The version a write must be made at, from If-Match ("<version>", a bare version, a list, or *); undefined
+ * when the request sets no condition. The version in force here passes at once; one other version is left
+ * to publish to judge (on Redis, against the overlay as stored: this instance may not have applied the
+ * latest change yet); several others are a 412.
  */
 function ifMatch(call: AdminCall, snapshot: ConfigSnapshot): string | undefined {
   const header = call.request.headers.get('if-match');
@@ -81,6 +83,7 @@ function ifMatch(call: AdminCall, snapshot: ConfigSnapshot): string | undefined 
   );
   if (tags.includes('*')) return undefined;
   if (tags.includes(snapshot.version)) return snapshot.version;
+  if (tags.length === 1 && tags[0] !== '') return tags[0];
   throw versionMismatch(snapshot.version);
 }
 
