@@ -124,6 +124,8 @@ async function publish(
 function prevalidate(
   source: AdminConfigSource,
   apply: (doc: Record<string, unknown> & ConfigDocument) => string,
+  // What a problem at the entry itself is about: the body, or (a tier's) name in the path.
+  entryProblem: { path: string; at: 'body' | 'path' } = { path: '', at: 'body' },
 ): void {
   const doc = source.inForce?.().document;
   if (doc === undefined) return;
@@ -132,7 +134,7 @@ function prevalidate(
   const check = checkConfig(copy);
   if (check.ok) return;
   const problems = check.problems.map((p): AdminProblem => {
-    if (p.path === entry) return { path: '', message: p.message, at: 'body' };
+    if (p.path === entry) return { ...entryProblem, message: p.message };
     if (p.path.startsWith(`${entry}.`))
       return { path: p.path.slice(entry.length + 1), message: p.message, at: 'body' };
     if (p.path.startsWith(`${entry}[`))
@@ -181,10 +183,15 @@ async function putTier(ctx: AdminContext, call: AdminCall): Promise<Response> {
   if (!isObject(body)) throw badField('', 'expected a tier such as { "rate": "10/minute", "burst": 20 }');
   const snapshot = source.current();
   const ifVersion = ifMatch(call, snapshot);
-  prevalidate(source, (doc) => {
-    doc.tiers[name] = body as never;
-    return formatPath(['tiers', name]);
-  });
+  // The body is an object, so a problem of the entry itself is about its name.
+  prevalidate(
+    source,
+    (doc) => {
+      doc.tiers[name] = body as never;
+      return formatPath(['tiers', name]);
+    },
+    { path: ':name', at: 'path' },
+  );
   const existed = snapshot.tiers.has(name);
   const after = await publish(source, { tiers: { [name]: body as never } }, ifVersion);
   const tier = rulesView(source).tiers[name];

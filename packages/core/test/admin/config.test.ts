@@ -128,6 +128,15 @@ describe.each<BackendKind>(['memory', 'redis'])('admin configuration on %s', (ki
     expect(tier.body.problems).toEqual([
       { path: 'burst', message: expect.stringMatching(/below the count/), at: 'body' },
     ]);
+    const badName = await t.send('PUT', '/tiers/my%20tier', { body: { rate: '1/s' } });
+    expect(badName.body.problems).toEqual([
+      { path: ':name', message: expect.stringMatching(/is not a name/), at: 'path' },
+    ]);
+    const misspelt = await t.send('PUT', '/tiers/free', { body: { rat: '10/minute' } });
+    expect(misspelt.body.problems).toEqual([
+      { path: 'rate', message: expect.stringMatching(/^missing/), at: 'body' },
+      { path: 'rat', message: expect.stringMatching(/did you mean "rate"/), at: 'body' },
+    ]);
     // A change that breaks another part of the configuration names that part.
     const starved = await t.send('PUT', '/tiers/free', { body: { rate: '2/minute' } });
     expect(starved.status).toBe(400);
