@@ -217,11 +217,12 @@ function redisUrlOf(value: string | undefined): string | undefined {
 function sourceOf(input: ConfigEnvInput, redisUrl: string | undefined, prefix: string): ConfigSource {
   const redis = redisUrl === undefined ? undefined : { client: redisUrl, prefix };
   const { value, field } = input;
-  if (typeof value !== 'string') return createConfigSource({ document: value, ...(redis ? { redis } : {}) });
+  if (typeof value !== 'string')
+    return createConfigSource({ document: value, ...(redis ? { redis } : { localOverlay: true }) });
   if (value.startsWith('{')) {
     const check = checkConfigText(value);
     if (!check.ok) throw new InvalidConfigError(check.problems, field);
-    return createConfigSource({ document: check.config, ...(redis ? { redis } : {}) });
+    return createConfigSource({ document: check.config, ...(redis ? { redis } : { localOverlay: true }) });
   }
   try {
     if (!statSync(value).isFile()) throw new Error('not a file');
@@ -233,7 +234,7 @@ function sourceOf(input: ConfigEnvInput, redisUrl: string | undefined, prefix: s
       `the path of a JSON configuration file that exists (${reason}), or a JSON document starting with "{"`,
     );
   }
-  return createConfigSource({ file: value, ...(redis ? { redis } : {}) });
+  return createConfigSource({ file: value, ...(redis ? { redis } : { localOverlay: true }) });
 }
 
 function describeConfig(

@@ -82,8 +82,12 @@ function hintOfPathKey(segment: string): string {
   } catch {
     // Not valid percent-encoding: hinted as it came.
   }
+  if (HINTED.test(key)) return key;
   return KEY_HASH.test(key) ? `sha256:${key.slice(7, 15).toLowerCase()}…` : keyHint(key);
 }
+
+// A segment that is a hint already (a record read back is checked again): left as it is, not hinted twice.
+const HINTED = /^(?:sha256:[0-9a-f]{8}…|[^…]{0,4}…[0-9a-f]{8})$/;
 
 /**
  * An admin request path fit for the audit: without its query, and with the segment after every `keys`

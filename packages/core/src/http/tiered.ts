@@ -224,12 +224,15 @@ export class TierRequests {
       limits.map(async (l) => {
         const space = partsKeyspace(prefix, [{ scope: l.scope, members: l.members }]);
         const d = await this.host.limiter.decideIn(space, identity, 1, true);
+        // A peek answers as for a request of cost 1: what would remain after it. Without that request,
+        // one more remains (a refusal reports the key as it is).
+        const remaining = d.allowed ? d.remaining + 1 : d.remaining;
         return {
           owner: l.owner,
           kind: l.owner === tier ? ('tier' as const) : ('rule' as const),
           limit: d.limit,
-          remaining: d.remaining,
-          used: Math.max(0, d.limit - d.remaining),
+          remaining,
+          used: Math.max(0, d.limit - remaining),
           resetAfterMs: d.resetAfterMs,
         };
       }),

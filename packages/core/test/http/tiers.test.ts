@@ -509,3 +509,25 @@ describe('control plane of a configured limiter', () => {
     for (let i = 0; i < 12; i++) expect((await send(withKey(`guess_number_${i}`))).status).toBe(401);
   });
 });
+
+describe('peekIdentity', () => {
+  test('reads every limit on a key without spending: a fresh key has used nothing', async () => {
+    const doc = issueDocument();
+    doc.rules = [{ id: 'r', match: { path: '/r' }, rate: '3/minute' }];
+    const { limiter, send } = limiterOf(doc, { statistics: false, protection: false, audit: false });
+    const { tier, identity } = limiter.tierOfKey(FREE)!;
+    const fresh = await limiter.peekIdentity(identity, tier);
+    expect(fresh.map((l) => [l.owner, l.limit, l.used, l.remaining])).toEqual([
+      ['free', 20, 0, 20],
+      ['r', 3, 0, 3],
+    ]);
+    await sendTimes(send, 3, withKey(FREE, { path: '/r' }));
+    const spent = await limiter.peekIdentity(identity, tier);
+    expect(spent.map((l) => [l.owner, l.used, l.remaining])).toEqual([
+      ['free', 3, 17],
+      ['r', 3, 0],
+    ]);
+    // Peeking spent nothing.
+    expect((await limiter.peekIdentity(identity, tier))[0]!.used).toBe(3);
+  });
+});
