@@ -107,3 +107,5 @@ function apply(
   // Outside the try, so an error thrown further down the chain is never reported as ours.
   next();
 }
+
+export { type AdminRouter, adminRouter, type ExpressAdminOptions } from './admin.js';

@@ -25,6 +25,13 @@ export interface FastifyRateLimitOptions extends HttpLimitOptions {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The HttpLimiter of the distlimiter plugin registered in this context (the first, if several): its
+     * events, `reset`, and what the admin API (`distlimiterAdmin`) steers.
+     */
+    distlimiter?: HttpLimiter;
+  }
   interface FastifyContextConfig {
     /** This route's rate limit; see RouteRateLimit. */
     rateLimit?: RouteRateLimit;
@@ -131,6 +138,7 @@ async function plugin(fastify: FastifyInstance, options: FastifyRateLimitOptions
   // app.close() stops what the limiter started itself (the watcher of a `config` file path); a backend or
   // config source passed in stays the app's to close.
   fastify.addHook('onClose', () => limiter.close());
+  if (!fastify.hasDecorator('distlimiter')) fastify.decorate('distlimiter', limiter);
   fastify.addHook('onRoute', (route) => {
     const setting = route.config?.rateLimit;
     if (setting === false || (setting === undefined && !global)) return;
@@ -159,3 +167,5 @@ export const distlimiter: FastifyPluginAsync<FastifyRateLimitOptions> = skipOver
 });
 
 export default distlimiter;
+
+export { distlimiterAdmin, type FastifyAdminOptions } from './admin.js';

@@ -121,3 +121,5 @@ async function applyWithoutNode(
     for (const name in headers) c.header(name, headers[name]);
   }
 }
+
+export { type AdminApp, adminApp, type HonoAdminOptions } from './admin.js';

@@ -97,3 +97,5 @@ class KoaHttpRequest implements HttpRequest {
     return this.raw.get(name) || undefined;
   }
 }
+
+export { type AdminMiddleware, adminMiddleware, type KoaAdminOptions } from './admin.js';

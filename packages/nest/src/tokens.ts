@@ -9,3 +9,9 @@ export const HTTP_LIMITER = Symbol.for('distlimiter:nest:limiter');
 export const RATE_LIMIT_METADATA = Symbol.for('distlimiter:nest:rate-limit');
 /** Metadata key under which `@SkipRateLimit()` marks a handler or controller. */
 export const SKIP_RATE_LIMIT_METADATA = Symbol.for('distlimiter:nest:skip');
+
+/** Injection token of the admin API's framework-neutral handler (`DistLimiterAdminModule`). */
+export const ADMIN_HANDLER = Symbol.for('distlimiter:nest:admin-handler');
+
+/** Injection token of the options given to `DistLimiterAdminModule.forRoot` / `forRootAsync`. */
+export const ADMIN_OPTIONS = Symbol.for('distlimiter:nest:admin-options');
