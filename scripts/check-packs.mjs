@@ -21,7 +21,10 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC = ['core', 'express', 'fastify', 'nest', 'hono', 'koa'];
-const CORE_HTTP = ['dist/http.js', 'dist/http.cjs', 'dist/http.d.ts', 'dist/http.d.cts'];
+// The entry points beside the root: each must ship its ESM and CommonJS builds with their types.
+const CORE_HTTP = ['http', 'admin'].flatMap((e) =>
+  ['js', 'cjs', 'd.ts', 'd.cts'].map((x) => `dist/${e}.${x}`),
+);
 
 const problems = [];
 const expect = (ok, message) => ok || problems.push(message);
@@ -84,16 +87,16 @@ async function checkCoreAlone(dir, out) {
     const missing = () => { try { new core.RedisBackend({ client: 'redis://127.0.0.1:1' }); } catch (e) { return e.code; } };
     const limiter = new core.RateLimiter({ algorithm: core.fixedWindow('1/minute'), backend: new core.MemoryBackend() });
     Promise.resolve(limiter.limit('k')).then((d) =>
-      console.log(JSON.stringify([d.allowed, typeof http.HttpLimiter, missing()])));`;
-  const esm = `import * as core from '@distlimiter/core'; import * as http from '@distlimiter/core/http'; ${probe}`;
-  const cjs = `const core = require('@distlimiter/core'); const http = require('@distlimiter/core/http'); ${probe}`;
+      console.log(JSON.stringify([d.allowed, typeof http.HttpLimiter, typeof admin.createAdminHandler, missing()])));`;
+  const esm = `import * as core from '@distlimiter/core'; import * as http from '@distlimiter/core/http'; import * as admin from '@distlimiter/core/admin'; ${probe}`;
+  const cjs = `const core = require('@distlimiter/core'); const http = require('@distlimiter/core/http'); const admin = require('@distlimiter/core/admin'); ${probe}`;
   for (const [kind, args] of [
     ['ESM', ['--input-type=module', '-e', esm]],
     ['CommonJS', ['--input-type=commonjs', '-e', cjs]],
   ]) {
     const { stdout } = await run(process.execPath, args, { cwd: app, env: { PATH: process.env.PATH } });
     const seen = stdout.trim();
-    const want = JSON.stringify([true, 'function', 'ERR_DL_MISSING_DEPENDENCY']);
+    const want = JSON.stringify([true, 'function', 'function', 'ERR_DL_MISSING_DEPENDENCY']);
     expect(seen === want, `@distlimiter/core (${kind}, no ioredis): got ${seen}, expected ${want}`);
   }
   await checkBin(app, manifest);
