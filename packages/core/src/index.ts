@@ -91,9 +91,14 @@ export {
   isConfigSource,
   type ConfigSource,
   type ConfigSourceEvents,
+  type PublishOptions,
+  type OverlayKeyInForce,
+  type ConfigInForce,
+  type ConfigSourceStatus,
 } from './policy/source/config-source.js';
+export { ConfigVersionError } from './policy/source/version-error.js';
 export type { ConfigSourceOptions, ConfigSourceRedisOptions } from './policy/source/options.js';
-export type { ConfigOverlayChange } from './policy/source/overlay.js';
+export type { ConfigOverlayChange, OverlayKeyEntry } from './policy/source/overlay.js';
 export {
   KeyStore,
   type KeyStoreFunction,
