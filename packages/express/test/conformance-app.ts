@@ -1,15 +1,21 @@
-import { type ConformanceFactory, listenOn } from '@distlimiter/testkit';
+import { type AdminConformanceOptions, type ConformanceOptions, listenOn } from '@distlimiter/testkit';
 import type express from 'express';
-import { rateLimit } from '../src/index.js';
+import { adminRouter, rateLimit } from '../src/index.js';
 
 /**
  * The conformance app, built with whichever Express is given: the suite runs it on Express 5 and on
- * Express 4, the two majors the peer range accepts.
+ * Express 4, the two majors the peer range accepts. With `admin`, it mounts the admin API at /admin as
+ * the demos do: after express.json(), before the app-wide limiter (so the limiter never counts it).
  */
-export function conformanceApp(createApp: typeof express): ConformanceFactory {
-  return async ({ global, strict }) => {
+export function conformanceApp(createApp: typeof express) {
+  return async ({ global, strict, admin }: ConformanceOptions & Partial<AdminConformanceOptions>) => {
     const app = createApp(); // trust proxy stays off: the suite needs the socket address as the client IP
-    app.use(rateLimit(global));
+    const limit = rateLimit(global);
+    if (admin !== undefined) {
+      app.use(createApp.json());
+      app.use('/admin', adminRouter({ limiter: limit.limiter, ...admin }));
+    }
+    app.use(limit);
     app.get('/hello', (_req, res) => {
       res.send('hello');
     });
@@ -32,6 +38,9 @@ export function conformanceApp(createApp: typeof express): ConformanceFactory {
     app.get('/b', both, (_req, res) => {
       res.send('b');
     });
-    return listenOn(app.listen(0, '127.0.0.1'));
+    const listening = await listenOn(app.listen(0, '127.0.0.1'));
+    if (admin === undefined) return listening;
+    // Express has no close hook: the limiter's own (its statistics, blocks and audit) is closed here.
+    return { url: listening.url, close: () => listening.close().finally(() => limit.limiter.close()) };
   };
 }

@@ -1,11 +1,25 @@
-import { type ConformanceFactory, loopbackUrl } from '@distlimiter/testkit';
+import {
+  type AdminConformanceOptions,
+  type ConformanceApp,
+  type ConformanceOptions,
+  loopbackUrl,
+} from '@distlimiter/testkit';
 import Fastify from 'fastify';
-import distlimiter from '../src/index.js';
+import distlimiter, { distlimiterAdmin } from '../src/index.js';
 
-/** The conformance app on Fastify: the plugin app-wide, route limits through `config.rateLimit`. */
-export const conformanceApp: ConformanceFactory = async ({ global, strict }) => {
+/**
+ * The conformance app on Fastify: the plugin app-wide, route limits through `config.rateLimit`. With
+ * `admin`, the admin plugin under the prefix /admin, steering the app-wide plugin's limiter, after
+ * Fastify's own JSON parsing; its routes opt out of the app-wide limit.
+ */
+export const conformanceApp = async ({
+  global,
+  strict,
+  admin,
+}: ConformanceOptions & Partial<AdminConformanceOptions>): Promise<ConformanceApp> => {
   const app = Fastify();
   await app.register(distlimiter, global);
+  if (admin !== undefined) await app.register(distlimiterAdmin, { prefix: '/admin', ...admin });
   app.get('/hello', async () => 'hello');
   app.post('/hello', async () => 'posted');
   app.get('/health', async () => 'ok');

@@ -1,4 +1,5 @@
-import { describeHttpConformance } from '@distlimiter/testkit';
+import { describeAdminConformance, describeHttpConformance } from '@distlimiter/testkit';
 import { conformanceApp } from './conformance-app.js';
 
 describeHttpConformance('fastify', conformanceApp);
+describeAdminConformance('fastify', conformanceApp);

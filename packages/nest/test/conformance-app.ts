@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { HttpLimitOptions } from '@distlimiter/core';
-import { loopbackUrl } from '@distlimiter/testkit';
+import { type AdminMount, loopbackUrl } from '@distlimiter/testkit';
 import {
   Controller,
   Get,
@@ -14,7 +14,7 @@ import {
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { DistLimiterModule, RateLimit, RateLimitGuard } from '../src/index.js';
+import { DistLimiterAdminModule, DistLimiterModule, RateLimit, RateLimitGuard } from '../src/index.js';
 
 /** Which Nest HTTP platform an app runs on. */
 export type Platform = 'express' | 'fastify';
@@ -38,10 +38,13 @@ export async function startNest(module: Type<unknown>, platform: Platform): Prom
   return { url: loopbackUrl(app.getHttpServer()), app, close: () => app.close() };
 }
 
-/** The standard conformance app: app-wide limit through forRoot + APP_GUARD, `strict` on GET /strict. */
+/**
+ * The standard conformance app: app-wide limit through forRoot + APP_GUARD, `strict` on GET /strict. With
+ * `admin`, DistLimiterAdminModule at "admin", after the platform's own body parsing.
+ */
 export async function conformanceApp(
   platform: Platform,
-  options: { global: HttpLimitOptions; strict: HttpLimitOptions },
+  options: { global: HttpLimitOptions; strict: HttpLimitOptions; admin?: AdminMount },
 ): Promise<{ url: string; close(): Promise<void> }> {
   // Declared per call so @RateLimit sees this test's options.
   @Controller()
@@ -85,7 +88,12 @@ export async function conformanceApp(
   Req()(AppController.prototype, 'both', 0);
 
   @Module({
-    imports: [DistLimiterModule.forRoot(options.global)],
+    imports: [
+      DistLimiterModule.forRoot(options.global),
+      ...(options.admin === undefined
+        ? []
+        : [DistLimiterAdminModule.forRoot({ path: 'admin', ...options.admin })]),
+    ],
     controllers: [AppController],
     providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
   })

@@ -49,3 +49,11 @@ export { type Listening, listenOn, loopbackUrl, OpenServers } from './http-liste
 export { statuses, times } from './http-requests.js';
 export { describeDemo, type DemoAppOptions, type DemoUnderTest } from './demo-spec.js';
 export { isBookkeepingKey, stateKeys } from './bookkeeping-keys.js';
+export {
+  type AdminConformanceFactory,
+  type AdminConformanceOptions,
+  type AdminMount,
+  createAdminBackend,
+  describeAdminConformance,
+} from './http-admin.js';
+export * from './http-admin-client.js';
