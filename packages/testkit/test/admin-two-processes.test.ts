@@ -1,0 +1,237 @@
+// The admin API on a fleet: two app processes (Express and Fastify) on one Redis, and on one Redis Cluster.
+// What one is told through its admin API, the other does; what one counts, the other reports. Once per
+// kind of Redis, not per adapter: the sharing is core's, the admin suite covers each adapter's mount.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_FREE_KEY, ADMIN_UNLISTED_KEY, AdminClient } from '../src/http-admin-client.js';
+import { rateHeaders, send } from '../src/http-client.js';
+import { type RedisClusterInstance, startRedisCluster } from '../src/redis-cluster.js';
+import { reportFigure, until } from '../src/redis-faults.js';
+import { redisUrlForTests } from '../src/index.js';
+
+const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli');
+const APP_SCRIPT = fileURLToPath(new URL('./support/admin-app.ts', import.meta.url));
+/** The second client address: the guesser of API keys. */
+const GUESSER = '127.0.0.2';
+/** Bounds of every wait (the issue: a change applies on every instance within 1 s). */
+const WAIT_MS = 5_000;
+
+interface AppProcess {
+  url: string;
+  child: ChildProcess;
+  admin: AdminClient;
+}
+
+function startApp(framework: string, env: Record<string, string>, token: string): Promise<AppProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX_CLI, '--conditions=source', APP_SCRIPT], {
+      env: { ...process.env, ...env, FRAMEWORK: framework, ADMIN_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        const { url } = JSON.parse(line) as { url: string };
+        resolve({ url, child, admin: new AdminClient(url, token) });
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`${framework} app process exited with ${code} before listening:\n${stderr}`)),
+    );
+  });
+}
+
+function stopApp({ child }: AppProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Milliseconds since `start`, rounded to 0.1. */
+const since = (start: number) => Math.round((performance.now() - start) * 10) / 10;
+
+type Kind = 'redis' | 'cluster';
+
+describe.each<Kind>(['redis', 'cluster'])('the admin API on two processes on one %s', (kind) => {
+  const prefix = `adm2-${randomBytes(6).toString('hex')}`;
+  const token = `full-${randomBytes(12).toString('hex')}`;
+  let cluster: RedisClusterInstance | undefined;
+  let redis: Redis | Cluster;
+  let a: AppProcess;
+  let b: AppProcess;
+
+  beforeAll(async () => {
+    let env: Record<string, string>;
+    if (kind === 'cluster') {
+      cluster = await startRedisCluster({ masters: 3 });
+      env = { REDIS_CLUSTER: JSON.stringify(cluster.nodes), DL_PREFIX: prefix };
+      redis = new Cluster(cluster.nodes);
+    } else {
+      env = { REDIS_URL: redisUrlForTests(), DL_PREFIX: prefix };
+      redis = new Redis(redisUrlForTests());
+    }
+    [a, b] = await Promise.all([startApp('express', env, token), startApp('fastify', env, token)]);
+    for (const app of [a, b]) {
+      const ready = await until(
+        async () => (await app.admin.get('/readyz', { token: null })).status === 200,
+        WAIT_MS,
+      );
+      expect(ready).toBe(true);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([a, b].filter(Boolean).map(stopApp));
+    if (kind === 'redis') {
+      const keys = await redis.keys(`*${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    await redis?.quit();
+    await cluster?.stop();
+    // No reply of either process ever carried the token.
+    for (const app of [a, b].filter(Boolean)) expect(app.admin.leaks([token])).toEqual([]);
+  });
+
+  it('a rule posted on one applies on the other', async () => {
+    const rule = {
+      id: 'fleet-cap',
+      match: { methods: ['GET'], path: '/hello' },
+      rate: '2/minute',
+      keyBy: 'ip',
+    };
+    const started = performance.now();
+    const posted = await a.admin.post('/rules', rule);
+    expect(posted.status).toBe(201);
+    const postedMs = since(started);
+    // B's admin API shows what B has in force (reading it counts nothing on the app).
+    const arrived = await until(
+      async () => (await b.admin.get('/rules')).body?.version === posted.body.version,
+      WAIT_MS,
+      5,
+    );
+    const appliedMs = since(started);
+    expect(arrived).toBe(true);
+    // One count across the two: one request on each, and the third is refused by either.
+    const first = await send(a.url, '/hello');
+    const second = await send(b.url, '/hello');
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect([rateHeaders(first), rateHeaders(second)]).toMatchObject([
+      { limit: 2, remaining: 1 },
+      { limit: 2, remaining: 0 },
+    ]);
+    expect((await send(b.url, '/hello')).status).toBe(429);
+    expect((await send(a.url, '/hello')).status).toBe(429);
+    // Lifted on B, gone on A.
+    const lifted = performance.now();
+    const removed = await b.admin.delete('/rules/fleet-cap');
+    expect(removed.status).toBe(200);
+    expect(
+      await until(
+        async () => (await a.admin.get('/rules')).body?.version === removed.body.version,
+        WAIT_MS,
+        5,
+      ),
+    ).toBe(true);
+    const liftedMs = since(lifted);
+    expect(rateHeaders(await send(a.url, '/hello')).limit).toBe(20);
+    reportFigure(`admin fleet (${kind}): a rule posted on A in force on B`, {
+      postMs: postedMs,
+      inForceOnBMs: appliedMs,
+      deleteOnBGoneOnAMs: liftedMs,
+    });
+  });
+
+  it('a block earned on one (10 invalid keys) holds on the other', async () => {
+    const replies = [];
+    for (let i = 0; i < 10; i++) {
+      replies.push(
+        await send(a.url, '/hello', {
+          localAddress: GUESSER,
+          headers: { 'x-api-key': `${ADMIN_UNLISTED_KEY}${i}` },
+        }),
+      );
+    }
+    const earned = performance.now();
+    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(401));
+    // Invalid keys are counted in the background: A blocks the address once the 10th is counted, B once
+    // the block has reached it. Each probe without a key is an ordinary anonymous request (20 a minute), so
+    // each is asked every 100 ms.
+    const blocked = (app: AppProcess) => async () =>
+      (await send(app.url, '/hello', { localAddress: GUESSER })).status === 403;
+    expect(await until(blocked(a), WAIT_MS, 100)).toBe(true);
+    const heldOnAMs = since(earned);
+    let onB = await send(b.url, '/hello', { localAddress: GUESSER });
+    const held = await until(
+      async () => {
+        onB = await send(b.url, '/hello', { localAddress: GUESSER });
+        return onB.status === 403;
+      },
+      WAIT_MS,
+      100,
+    );
+    const heldMs = since(earned);
+    expect(held).toBe(true);
+    expect(Number(onB.headers['retry-after'])).toBeGreaterThan(60);
+    // Both list it, and the operator's own address is untouched.
+    for (const app of [a, b]) {
+      const blocks = (await app.admin.get('/blocks')).body.blocks;
+      expect(blocks).toEqual([expect.objectContaining({ ip: GUESSER })]);
+    }
+    expect((await send(b.url, '/hello', { headers: { 'x-api-key': ADMIN_FREE_KEY } })).status).toBe(200);
+    // Lifted through B, A answers the address again.
+    const lifting = performance.now();
+    expect((await b.admin.delete(`/blocks/${GUESSER}`)).status).toBe(200);
+    const open = await until(
+      async () => (await send(a.url, '/hello', { localAddress: GUESSER })).status === 200,
+      WAIT_MS,
+      100,
+    );
+    const liftedMs = since(lifting);
+    expect(open).toBe(true);
+    reportFigure(`admin fleet (${kind}): a block earned on A held on B`, {
+      heldOnAMs,
+      heldOnBMs: heldMs,
+      liftedOnBOpenOnAMs: liftedMs,
+    });
+  });
+
+  it('stats add up across both', async () => {
+    type Hour = { total: { allowed: number; limited: number }; tiers: Record<string, { allowed: number }> };
+    const hour = async (app: AppProcess): Promise<Hour> =>
+      (await app.admin.get('/stats')).body.windows['60m'];
+    // What earlier cases counted has been flushed once both report the same.
+    expect(
+      await until(async () => (await hour(a)).total.allowed === (await hour(b)).total.allowed, WAIT_MS),
+    ).toBe(true);
+    const before = await hour(a);
+    for (let i = 0; i < 3; i++)
+      expect((await send(a.url, '/hello', { headers: { 'x-api-key': ADMIN_FREE_KEY } })).status).toBe(200);
+    for (let i = 0; i < 4; i++)
+      expect((await send(b.url, '/hello', { headers: { 'x-api-key': ADMIN_FREE_KEY } })).status).toBe(200);
+    const counted = performance.now();
+    const expected = before.total.allowed + 7;
+    const both = await until(
+      async () => (await hour(a)).total.allowed === expected && (await hour(b)).total.allowed === expected,
+      WAIT_MS,
+      20,
+    );
+    const sharedMs = since(counted);
+    expect(both).toBe(true);
+    const after = await hour(b);
+    expect(after.tiers.free!.allowed - (before.tiers.free?.allowed ?? 0)).toBe(7);
+    reportFigure(`admin fleet (${kind}): stats of both read on each`, { addedUpMs: sharedMs });
+  });
+});
