@@ -6,6 +6,7 @@ import { Statistics } from '../control/stats.js';
 import { controlStoreOf } from '../control/store-of.js';
 import { InvalidOptionError } from '../errors.js';
 import type { RateLimiter } from '../limiter.js';
+import type { LoadStatus } from '../policy/snapshot.js';
 import type { ConfigSourceLike } from './types.js';
 
 /** The `audit` option: what to do besides keeping events in the backend's capped stream. */
@@ -29,6 +30,8 @@ export class ControlPlane {
   readonly statistics: Statistics | undefined;
   /** Key format, invalid attempts per IP and IP blocks, in the backend. */
   readonly protection: KeyProtection | undefined;
+  /** The load state, NORMAL or DEGRADED, shared through the backend. */
+  readonly load: { status(): LoadStatus } | undefined = undefined;
   private readonly unwire: () => void;
 
   constructor(

@@ -15,6 +15,7 @@ import { ControlPlane } from './control-plane.js';
 import type { AuditLog } from '../control/audit.js';
 import type { Statistics } from '../control/stats.js';
 import type { KeyProtection } from '../control/protection.js';
+import type { LoadStatus } from '../policy/snapshot.js';
 import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
@@ -441,6 +442,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     return this.plane?.protection;
   }
 
+  /** With `config`: the load state in force, NORMAL or DEGRADED (always NORMAL without a configuration). */
+  loadStatus(): LoadStatus {
+    return this.plane?.load?.status() ?? 'NORMAL';
+  }
+
   // The tier evaluation, lent what it needs of this limiter.
   private tierRequestsFor(store: KeyStore | undefined): TierRequests {
     return new TierRequests({
@@ -453,6 +459,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       audit: this.plane?.audit,
       statistics: this.plane?.statistics,
       protection: this.plane?.protection,
+      loadStatus: () => this.loadStatus(),
       refuse: (request, decision, headers) => this.decided(decision, request, headers),
       backendFailure: (cause, request) => this.backendFailure(cause, request),
       reportBackendError: (error, request) => this.reportBackendError(error, request),

@@ -2,7 +2,7 @@ import type { AlgorithmStep } from '../algorithms/types.js';
 import type { Keyspace } from '../backends/types.js';
 import { type KeyspacePart, partsKeyspace } from '../key-names.js';
 import type { RuleKeyBy } from '../policy/config/document.js';
-import type { CompiledRule, ConfigSnapshot } from '../policy/snapshot.js';
+import type { CompiledRule, ConfigSnapshot, LoadStatus } from '../policy/snapshot.js';
 import { RateHeaders } from './headers.js';
 import type { HeaderMode } from './types.js';
 
@@ -63,17 +63,18 @@ export function planFor(
   rules: readonly CompiledRule[],
   prefix: string,
   mode: HeaderMode,
+  status: LoadStatus = 'NORMAL',
 ): TierPlan {
   let plans = cache.get(snapshot);
   if (plans === undefined) {
     plans = new Map();
     cache.set(snapshot, plans);
   }
-  let id = `${prefix}\n${mode}\n${tier}`;
+  let id = `${prefix}\n${mode}\n${status}\n${tier}`;
   for (const r of rules) id += `\n${r.id}`;
   let plan = plans.get(id);
   if (plan === undefined) {
-    plan = buildPlan(snapshot, tier, rules, prefix, mode);
+    plan = buildPlan(snapshot, tier, rules, prefix, mode, status);
     if (plans.size >= MAX_PLANS) plans.clear();
     plans.set(id, plan);
   }
@@ -92,6 +93,7 @@ function buildPlan(
   rules: readonly CompiledRule[],
   prefix: string,
   mode: HeaderMode,
+  status: LoadStatus,
 ): TierPlan {
   const compiled = snapshot.tiers.get(tier);
   if (compiled === undefined) throw new Error(`tier "${tier}" is not in configuration ${snapshot.version}`);
@@ -108,9 +110,13 @@ function buildPlan(
     }
     g.limits.push(limit);
   };
-  add('key', cost, { owner: tier, scope: tierScope(tier), members: compiled.algorithm.members });
+  add('key', cost, { owner: tier, scope: tierScope(tier), members: compiled.algorithmIn(status).members });
   for (const r of enforced) {
-    add(r.keyBy, r.cost, { owner: r.id, scope: ruleScope(r.id), members: r.algorithmFor(tier).members });
+    add(r.keyBy, r.cost, {
+      owner: r.id,
+      scope: ruleScope(r.id),
+      members: r.algorithmIn(tier, status).members,
+    });
   }
   const all = [...groups.values()].map((g) => group(g.by, g.cost, g.limits, prefix, mode));
   // The tier's own group is charged last: a rule on another client (a login limit by IP) refuses before
@@ -125,7 +131,7 @@ function buildPlan(
         group(
           r.keyBy,
           r.cost,
-          [{ owner: r.id, scope: ruleScope(r.id), members: r.algorithmFor(tier).members }],
+          [{ owner: r.id, scope: ruleScope(r.id), members: r.algorithmIn(tier, status).members }],
           prefix,
           mode,
         ),

@@ -7,7 +7,7 @@ import { type AuditLog, keyHint } from '../control/audit.js';
 import type { IpBlock } from '../control/blocks.js';
 import type { KeyProtection } from '../control/protection.js';
 import type { Statistics } from '../control/stats.js';
-import type { ConfigSnapshot, KeyTier } from '../policy/snapshot.js';
+import type { ConfigSnapshot, KeyTier, LoadStatus } from '../policy/snapshot.js';
 import type { ClientKeys } from './client-key.js';
 import type { RateHeaders } from './headers.js';
 import type { Outcomes } from './outcome.js';
@@ -27,6 +27,15 @@ export const BLOCKED_BODY: Readonly<{ error: string; message: string }> = Object
   error: 'Forbidden',
   message: 'This address is blocked for a while after too many invalid API keys.',
 });
+
+/** The body of a 503 for a request of a tier shed while the service is DEGRADED. */
+export const SHED_BODY: Readonly<{ error: string; message: string }> = Object.freeze({
+  error: 'Service Unavailable',
+  message: 'The service is under heavy load and is serving paid tiers first; try again shortly.',
+});
+
+/** The range of a shed request's Retry-After, in whole seconds: drawn evenly from it for each request. */
+export const SHED_RETRY_S: readonly [number, number] = Object.freeze([5, 15]) as readonly [number, number];
 
 /** The header naming the shadow rules that would have refused a request (comma-separated rule ids). */
 export const SHADOW_HEADER = 'X-RateLimit-Shadow';
@@ -61,6 +70,8 @@ export interface TierHost {
   readonly audit: AuditLog | undefined;
   readonly statistics: Statistics | undefined;
   readonly protection: KeyProtection | undefined;
+  /** The load state in force (NORMAL when the limiter has none); read once per request. */
+  loadStatus(): LoadStatus;
   /** A refusal: onLimited, the 'limited' event, and the refusal outcome with these headers. */
   refuse(request: HttpRequest, decision: Decision, headers: RateHeaders): HttpOutcome | Promise<HttpOutcome>;
   /** A failed backend, answered as `onBackendError` says and reported. */
@@ -119,8 +130,18 @@ export class TierRequests {
     client: Client | HttpOutcome,
   ): HttpOutcome | Promise<HttpOutcome> {
     if ('status' in client) return client;
+    const status = this.host.loadStatus();
+    if (status === 'DEGRADED' && snapshot.tiers.get(client.tier)?.shed === true)
+      return this.shed(client.tier);
     const rules = snapshot.match(request.method, request.path);
-    const plan = planFor(snapshot, client.tier, rules, this.host.limiter.prefix, this.host.headerMode);
+    const plan = planFor(
+      snapshot,
+      client.tier,
+      rules,
+      this.host.limiter.prefix,
+      this.host.headerMode,
+      status,
+    );
     if (plan.enforce.length > 1 || plan.shadow.length > 0) return this.charge(request, client, plan);
     // The common case, one group (the tier, and rules counted by the key): no await of our own.
     const group = plan.enforce[0]!;
@@ -213,11 +234,12 @@ export class TierRequests {
   async inspect(identity: string, tier: string, snapshot: ConfigSnapshot): Promise<LimitReading[]> {
     const compiled = snapshot.tiers.get(tier);
     if (compiled === undefined) return [];
+    const status = this.host.loadStatus();
     const limits = [
-      { owner: tier, scope: tierScope(tier), members: compiled.algorithm.members },
+      { owner: tier, scope: tierScope(tier), members: compiled.algorithmIn(status).members },
       ...snapshot.rules
         .filter((r) => r.keyBy === 'key')
-        .map((r) => ({ owner: r.id, scope: ruleScope(r.id), members: r.algorithmFor(tier).members })),
+        .map((r) => ({ owner: r.id, scope: ruleScope(r.id), members: r.algorithmIn(tier, status).members })),
     ];
     const prefix = this.host.limiter.prefix;
     return Promise.all(
@@ -368,6 +390,24 @@ export class TierRequests {
         // invalidAttempt never rejects by contract; a bug there must not become an unhandled rejection.
       });
     }
+  }
+
+  // A tier shed while DEGRADED: 503, not a quota's 429, with a Retry-After spread over SHED_RETRY_S so the
+  // shed clients do not all come back in the same second.
+  private shed(tier: string): HttpOutcome {
+    this.host.statistics?.record({ tier, allowed: false });
+    const [least, most] = SHED_RETRY_S;
+    const seconds = least + Math.floor(Math.random() * (most - least + 1));
+    return {
+      allowed: false,
+      status: 503,
+      headers: { 'Retry-After': String(seconds) },
+      body: SHED_BODY,
+      decision: undefined,
+      skipped: false,
+      tier,
+      shed: true,
+    };
   }
 
   // A blocked client: 403 with Retry-After until the block ends, whatever it asked.

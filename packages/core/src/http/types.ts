@@ -51,6 +51,8 @@ export interface HttpOutcome {
   readonly limitedBy?: string | undefined;
   /** With a `config`: the ids of the rules the request matched (enforced and shadow), in document order. */
   readonly rules?: readonly string[] | undefined;
+  /** With a `config`: true when the request's tier was shed while DEGRADED (503, not a quota's 429). */
+  readonly shed?: boolean | undefined;
 }
 
 /** Computes the rate of a request, e.g. from its plan: a rate string such as "100/minute", sync or async. */

@@ -27,8 +27,12 @@ export interface CompiledTier {
    * bucket per rate (each holding its rate's count) combined with `hybrid`, so all must allow.
    */
   readonly algorithm: Algorithm;
-  /** The tier's limit while DEGRADED (a bucket of the `degraded` rate's count); not applied yet. */
+  /** The tier's limit while DEGRADED (a bucket of the `degraded` rate's count), when it gives one. */
   readonly degraded: Algorithm | undefined;
+  /** Its base rate without the burst: a bucket of the rate's own count (what a tier without `degraded` keeps while DEGRADED). */
+  readonly base: Algorithm;
+  /** The limit in force in a load state: `algorithm` in NORMAL; `degraded`, else `base`, in DEGRADED. */
+  algorithmIn(status: LoadStatus): Algorithm;
   /** Whether the tier is shed first under load (load states); false unless the document says so. */
   readonly shed: boolean;
 }
@@ -53,6 +57,10 @@ export interface CompiledRule {
   readonly tierAlgorithms: ReadonlyMap<string, Algorithm>;
   /** The algorithm that applies to a request of `tier`: its override if any, else the rule's own. */
   algorithmFor(tier: string): Algorithm;
+  /** The rule's own limit while DEGRADED, when it gives one (it then applies to every tier). */
+  readonly degraded: Algorithm | undefined;
+  /** The algorithm in force for `tier` in a load state: the rule's `degraded` in DEGRADED if any, else `algorithmFor(tier)`. */
+  algorithmIn(tier: string, status: LoadStatus): Algorithm;
 }
 
 /** The tier of a listed API key and the identity it is counted by (`k#<sha256>`, never the raw key). */
@@ -73,6 +81,9 @@ export interface ConfigOrigins {
   /** The version counter of the Redis overlay merged in, or undefined when none was. */
   readonly overlayVersion: number | undefined;
 }
+
+/** The service's load state (see the load states): NORMAL, or DEGRADED while it struggles. */
+export type LoadStatus = 'NORMAL' | 'DEGRADED';
 
 /** A compiled, frozen configuration: what the HTTP layer reads per request, swapped whole on reload. */
 export interface ConfigSnapshot {
@@ -115,16 +126,25 @@ const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
 export function compileConfig(doc: ConfigDocument, options: CompileConfigOptions = {}): ConfigSnapshot {
   const tierNames = Object.keys(doc.tiers);
   const tiers = frozenMap(
-    Object.entries(doc.tiers).map(([name, tier]): [string, CompiledTier] => [
-      name,
-      Object.freeze({
+    Object.entries(doc.tiers).map(([name, tier]): [string, CompiledTier] => {
+      const algorithm = rateAlgorithm(tier.rate, `tiers.${name}.rate`, tier.burst);
+      const degraded =
+        tier.degraded === undefined ? undefined : rateAlgorithm(tier.degraded, `tiers.${name}.degraded`);
+      // Without a burst the base is the same bucket; built once either way.
+      const base = tier.burst === undefined ? algorithm : rateAlgorithm(tier.rate, `tiers.${name}.rate`);
+      const inDegraded = degraded ?? base;
+      return [
         name,
-        algorithm: rateAlgorithm(tier.rate, `tiers.${name}.rate`, tier.burst),
-        degraded:
-          tier.degraded === undefined ? undefined : rateAlgorithm(tier.degraded, `tiers.${name}.degraded`),
-        shed: tier.shed === true,
-      }),
-    ]),
+        Object.freeze({
+          name,
+          algorithm,
+          degraded,
+          base,
+          shed: tier.shed === true,
+          algorithmIn: (status: LoadStatus) => (status === 'DEGRADED' ? inDegraded : algorithm),
+        }),
+      ];
+    }),
   );
   const rules = Object.freeze(doc.rules.map((rule, i) => compileRule(rule, `rules[${i}]`)));
   const keys = new ApiKeys(doc.keys, { tiers: tierNames });
@@ -178,6 +198,8 @@ function compileRule(rule: ConfigDocument['rules'][number], at: string): Compile
       rateAlgorithm(o.rate, `${at}.tiers.${tier}.rate`),
     ]),
   );
+  const degraded = rule.degraded === undefined ? undefined : rateAlgorithm(rule.degraded, `${at}.degraded`);
+  const algorithmFor = (tier: string) => tierAlgorithms.get(tier) ?? algorithm;
   const keyBy: RuleKeyBy =
     typeof rule.keyBy === 'object' ? Object.freeze({ header: rule.keyBy.header.toLowerCase() }) : rule.keyBy;
   return Object.freeze({
@@ -189,7 +211,10 @@ function compileRule(rule: ConfigDocument['rules'][number], at: string): Compile
     keyBy,
     algorithm,
     tierAlgorithms,
-    algorithmFor: (tier: string) => tierAlgorithms.get(tier) ?? algorithm,
+    algorithmFor,
+    degraded,
+    algorithmIn: (tier: string, status: LoadStatus) =>
+      status === 'DEGRADED' && degraded !== undefined ? degraded : algorithmFor(tier),
   });
 }
 

@@ -71,6 +71,8 @@ export interface RuleConfig {
   mode: 'enforce' | 'shadow';
   /** Per-tier rates for this rule, by tier name. */
   tiers?: Record<string, RuleTierOverride>;
+  /** The rule's rate while the service is DEGRADED, for every tier (default: the rule keeps its limits). */
+  degraded?: RateSpec;
 }
 
 /** A validated configuration document, defaults filled in (what `parseConfig` returns). */

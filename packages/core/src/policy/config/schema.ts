@@ -164,6 +164,9 @@ const rule = z.strictObject(
       })
       .optional()
       .describe("Per-tier rates for this rule, replacing the rule's rate for that tier's requests."),
+    degraded: rates
+      .optional()
+      .describe("The rule's rate while the service is DEGRADED, for every tier (default: its usual limits)."),
   },
   expecting('a rule object such as { "id": "login", "match": { "path": "/api/login" }, "rate": "3/minute" }'),
 );
