@@ -684,7 +684,7 @@ describe('the configuration document', () => {
         d.rules[0].kyBy = 'ip';
       },
       'rules[0].kyBy',
-      'no such field (did you mean "keyBy"?); known fields: id, match, rate, cost, keyBy, mode, tiers',
+      'no such field (did you mean "keyBy"?); known fields: id, match, rate, cost, keyBy, mode, tiers, degraded',
     ],
   ];
 
