@@ -7,4 +7,5 @@ export {
   demoLimitOptions,
   NOT_FOUND_BODY,
 } from './limits.js';
-export { banner, demoAddress, demoEnv, onShutdown, walkThrough } from './start.js';
+export { adminSteps, banner, demoAddress, demoEnv, onShutdown, walkThrough } from './start.js';
+export { DEMO_ADMIN_PATH, type DemoAdmin, demoAdmin } from './admin.js';

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { HttpLimitOptions } from '@distlimiter/core';
+import type { AdminTokens } from '@distlimiter/core/admin';
 
 /**
  * The configuration file every demo follows unless DISTLIMITER_CONFIG names another: tiers chosen by the
@@ -26,16 +27,20 @@ export const DEMO_EXEMPT_PATHS: readonly string[] = Object.freeze(['/health']);
 export const NOT_FOUND_BODY = Object.freeze({ error: 'Not Found' });
 
 /**
- * What every demo app is built with: the options of its one app-wide limiter. `main.ts` passes what the
- * environment gives (see demoEnv); tests pass a backend and prefix of their own.
+ * What every demo app is built with: the options of its one app-wide limiter, and the admin API's tokens.
+ * `main.ts` passes what the environment gives (see demoEnv and demoAdmin); tests pass a backend, prefix and
+ * tokens of their own.
  */
-export type DemoOptions = HttpLimitOptions;
+export interface DemoOptions extends HttpLimitOptions {
+  /** The admin API's tokens; with them the admin API is mounted at /admin, without it is not. */
+  adminTokens?: AdminTokens;
+}
 
 /**
  * The app-wide limiter's options of every demo: the configuration (default: the demo file, watched and
  * reloaded when it changes) and /health left out, on top of `options`.
  */
-export function demoLimitOptions(options: DemoOptions = {}): HttpLimitOptions {
+export function demoLimitOptions({ adminTokens: _, ...options }: DemoOptions = {}): HttpLimitOptions {
   return {
     exemptPaths: DEMO_EXEMPT_PATHS,
     prefix: DEMO_PREFIX,

@@ -1,4 +1,5 @@
 import { type EnvLimitOptions, optionsFromEnv } from '@distlimiter/core';
+import { DEMO_ADMIN_PATH, type DemoAdmin } from './admin.js';
 import { DEMO_CONFIG_FILE, DEMO_KEYS, DEMO_PREFIX } from './limits.js';
 
 /**
@@ -31,16 +32,27 @@ export function demoAddress(defaultPort: number): { port: number; host: string }
 
 /**
  * The start-up banner: where the demo listens, what it runs on (the configuration file, the backend by its
- * host only, never a credential, the prefix), the sample API keys, and what to try.
+ * host only, never a credential, the prefix), the admin API and its token's origin (a token the environment
+ * gave is never printed; one generated for the run is, or no one could use it), the sample API keys, and
+ * what to try.
  */
-export function banner(framework: string, url: string, setup: string): string {
+export function banner(framework: string, url: string, setup: string, admin?: DemoAdmin): string {
   const steps = walkThrough(url);
   const width = Math.max(...steps.map(([command, shows]) => (shows ? command.length : 0)));
   const tried = steps.map(
     ([command, shows]) => `  ${shows ? `${command.padEnd(width)}  # ${shows}` : command}`,
   );
+  const adminLines =
+    admin === undefined
+      ? []
+      : [
+          admin.describe(),
+          '',
+          `Admin API (the README's "Admin API" shows every endpoint):`,
+          ...adminSteps(url, admin).map((command) => `  ${command}`),
+        ];
   return `distlimiter ${framework} demo listening on ${url}
-${setup}
+${[setup, ...adminLines].join('\n')}
 
 Sample API keys (listed in the configuration; not secrets):
   ${DEMO_KEYS.free.padEnd(24)} free: 10/minute, bursts of 20
@@ -65,6 +77,17 @@ export function walkThrough(url: string): [command: string, shows: string][] {
     [`curl -i -X POST ${url}/api/login`, 'rule "login": 3/minute per IP'],
     [`curl -i ${key(DEMO_KEYS.free)}${url}/api/data`, 'rule "data", shadow: X-RateLimit-Shadow after 5'],
     [`for i in $(seq 6); do curl -s -o /dev/null -w '%{http_code} ' ${url}/api/hello; done; echo`, ''],
+  ];
+}
+
+/** The admin curl commands the banner prints: the token into a variable, then a read with and without it. */
+export function adminSteps(url: string, admin: DemoAdmin): string[] {
+  const admin$ = `${url}${DEMO_ADMIN_PATH}`;
+  return [
+    admin.generated === undefined ? 'TOKEN="$DISTLIMITER_ADMIN_TOKEN"' : `TOKEN=${admin.generated}`,
+    `curl -s -H "Authorization: Bearer $TOKEN" ${admin$}/rules`,
+    `curl -i ${admin$}/rules   # 401 without a token`,
+    `curl -s ${admin$}/readyz   # the probes need none`,
   ];
 }
 

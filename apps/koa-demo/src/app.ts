@@ -1,19 +1,32 @@
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import { type DemoOptions, demoLimitOptions, NOT_FOUND_BODY } from '@distlimiter/demo-support';
-import { rateLimit } from '@distlimiter/koa';
+import {
+  DEMO_ADMIN_PATH,
+  type DemoOptions,
+  demoLimitOptions,
+  NOT_FOUND_BODY,
+} from '@distlimiter/demo-support';
+import { adminMiddleware, rateLimit } from '@distlimiter/koa';
 import Koa from 'koa';
 
 /**
  * Builds the demo: one app-wide limiter that follows the configuration (tiers by API key, the login rule,
- * a shadow rule on /api/data), 404s counted too, /health never limited.
+ * a shadow rule on /api/data), 404s counted too, /health never limited; with `adminTokens`, the admin API
+ * at /admin, which the app-wide limiter never counts (it has its own limit).
  */
 export function createApp(options: DemoOptions = {}): Koa {
   const app = new Koa();
   const router = new Router();
 
+  const limit = rateLimit(demoLimitOptions(options));
+  app.use(bodyParser());
+  // Before the app-wide limiter, so the admin API is never counted (nor refused) by the limits it steers.
+  if (options.adminTokens !== undefined) {
+    app.use(adminMiddleware({ path: DEMO_ADMIN_PATH, limiter: limit.limiter, tokens: options.adminTokens }));
+  }
   // App-wide, before the router, so unknown paths count too. Which limits apply to which route is the
   // configuration's business: the routes below carry none of their own.
-  app.use(rateLimit(demoLimitOptions(options)));
+  app.use(limit);
 
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import type { HttpLimitOptions } from '@distlimiter/core';
-import { type DemoOptions as BaseDemoOptions, demoLimitOptions } from '@distlimiter/demo-support';
-import { DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
+import type { AdminTokens } from '@distlimiter/core/admin';
+import {
+  type DemoOptions as BaseDemoOptions,
+  DEMO_ADMIN_PATH,
+  demoLimitOptions,
+} from '@distlimiter/demo-support';
+import { DistLimiterAdminModule, DistLimiterModule, RateLimitGuard } from '@distlimiter/nest';
 import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -15,14 +20,21 @@ export interface DemoOptions extends BaseDemoOptions {
   logger?: boolean;
 }
 
-/** The demo's root module: one app-wide limiter, following the configuration, through the global guard. */
+/**
+ * The demo's root module: one app-wide limiter, following the configuration, through the global guard; with
+ * admin tokens, the admin API at /admin (a controller the guard skips: it has its own limit).
+ */
 @Module({})
 export class AppModule {
-  /** The module with the app-wide limiter's options. */
-  static register(options: HttpLimitOptions): DynamicModule {
+  /** The module with the app-wide limiter's options and the admin API's tokens. */
+  static register(options: HttpLimitOptions, adminTokens?: AdminTokens): DynamicModule {
+    const admin =
+      adminTokens === undefined
+        ? []
+        : [DistLimiterAdminModule.forRoot({ path: DEMO_ADMIN_PATH.slice(1), tokens: adminTokens })];
     return {
       module: AppModule,
-      imports: [DistLimiterModule.forRoot(options)],
+      imports: [DistLimiterModule.forRoot(options), ...admin],
       controllers: [ApiController, HealthController],
       providers: [
         { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -35,9 +47,13 @@ export class AppModule {
 
 /** Creates (but does not start) the demo app on Express; `app.close()` closes the limiter. */
 export async function createApp({ logger = false, ...options }: DemoOptions = {}): Promise<INestApplication> {
-  return NestFactory.create(AppModule.register(demoLimitOptions(options)), new ExpressAdapter(), {
-    logger: logger ? undefined : false,
-    // Reject instead of aborting the process, so a bad option shows up as an error with a stack.
-    abortOnError: false,
-  });
+  return NestFactory.create(
+    AppModule.register(demoLimitOptions(options), options.adminTokens),
+    new ExpressAdapter(),
+    {
+      logger: logger ? undefined : false,
+      // Reject instead of aborting the process, so a bad option shows up as an error with a stack.
+      abortOnError: false,
+    },
+  );
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Backend, type ConfigInput, optionsFromEnv } from '@distlimiter/core';
+import type { AdminTokens } from '@distlimiter/core/admin';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HttpReply, rateHeaders, type SendOptions, send, sendMany } from './http-client.js';
@@ -25,6 +26,8 @@ export interface DemoAppOptions {
   prefix: string;
   /** The configuration (the demos default to their configuration file). */
   config?: ConfigInput;
+  /** The admin API's tokens: the demo mounts the admin API at /admin with them. */
+  adminTokens?: AdminTokens;
 }
 
 /** One demo under test: its app started in-process, and its real entry point. */
@@ -41,6 +44,15 @@ export interface DemoUnderTest {
 const FREE_KEY = 'demo_free_key_123';
 const PRO_KEY = 'demo_pro_key_456';
 const ENTERPRISE_KEY = 'demo_enterprise_key_789';
+
+// The admin tokens every in-process demo is started with; main.ts takes its own from the environment.
+const ADMIN_TOKEN = `demo-spec-full-${randomBytes(8).toString('hex')}`;
+const ADMIN_READ_TOKEN = `demo-spec-read-${randomBytes(8).toString('hex')}`;
+const ADMIN_TOKENS: AdminTokens = { full: { ops: ADMIN_TOKEN }, read: { viewer: ADMIN_READ_TOKEN } };
+const bearer = (token: string, more: SendOptions = {}): SendOptions => ({
+  ...more,
+  headers: { ...more.headers, authorization: `Bearer ${token}` },
+});
 
 // Every header a limiter may send; /health must carry none of them.
 const RATE_HEADERS = [
@@ -106,7 +118,12 @@ function appCases(kind: HttpBackendKind, demo: DemoUnderTest): void {
     const fixture = await createHttpBackend(kind);
     cleanups.push(() => fixture.dispose());
     const config = demoDocument(demo.config);
-    const app = await demo.start({ backend: fixture.backend, prefix: fixture.prefix, config });
+    const app = await demo.start({
+      backend: fixture.backend,
+      prefix: fixture.prefix,
+      config,
+      adminTokens: ADMIN_TOKENS,
+    });
     cleanups.push(() => app.close());
     return { url: app.url, prefix: fixture.prefix };
   }
@@ -213,6 +230,33 @@ function appCases(kind: HttpBackendKind, demo: DemoUnderTest): void {
     expectRefusal(await send(url, '/api/hello'), 5);
   });
 
+  it('GET /admin/rules answers the configuration with a token and 401 without; the admin API is never counted', async () => {
+    const { url } = await launch();
+    const rules = await send(url, '/admin/rules', bearer(ADMIN_TOKEN));
+    expect(rules.status).toBe(200);
+    expect(rules.headers['content-type']).toMatch(/^application\/json/);
+    const body = json(rules) as { version: string; tiers: Record<string, unknown>; rules: { id: string }[] };
+    expect(rules.headers.etag).toBe(`"${body.version}"`);
+    expect(Object.keys(body.tiers).sort()).toEqual(['anonymous', 'enterprise', 'free', 'pro']);
+    expect(body.rules.map((r) => r.id)).toEqual(['login', 'data']);
+    for (const key of [FREE_KEY, PRO_KEY, ENTERPRISE_KEY]) expect(rules.text).not.toContain(key);
+    const without = await send(url, '/admin/rules');
+    expect(without.status).toBe(401);
+    expect(without.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect((await send(url, '/admin/rules', bearer('wrong-token'))).status).toBe(401);
+    // A read-only token reads, and may not write.
+    expect((await send(url, '/admin/rules', bearer(ADMIN_READ_TOKEN))).status).toBe(200);
+    expect((await send(url, '/admin/selftest', bearer(ADMIN_READ_TOKEN, post))).status).toBe(403);
+    // Admin requests from this address, more than its anonymous 5 a minute, and that count is whole.
+    for (let i = 0; i < 6; i++)
+      expect((await send(url, '/admin/stats', bearer(ADMIN_TOKEN))).status).toBe(200);
+    expect(rateHeaders(await send(url, '/api/hello'))).toMatchObject({ limit: 5, remaining: 4 });
+    for (const reply of [rules, without]) {
+      expect(reply.text).not.toContain(ADMIN_TOKEN);
+      expect(JSON.stringify(reply.headers)).not.toContain(ADMIN_TOKEN);
+    }
+  });
+
   if (kind === 'redis') {
     it('stores the same keys as every other demo', async () => {
       const { url, prefix } = await launch();
@@ -266,7 +310,14 @@ function mainCases(name: string, demo: DemoUnderTest): void {
     const cwd = path.dirname(path.dirname(file));
     const tsx = createRequire(file).resolve('tsx/cli');
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
-    for (const name of ['REDIS_URL', 'DISTLIMITER_CONFIG', 'DISTLIMITER_PREFIX']) delete env[name];
+    for (const name of [
+      'REDIS_URL',
+      'DISTLIMITER_CONFIG',
+      'DISTLIMITER_PREFIX',
+      'DISTLIMITER_ADMIN_TOKEN',
+      'DISTLIMITER_ADMIN_READ_TOKEN',
+    ])
+      delete env[name];
     Object.assign(env, vars);
     const child: ChildProcess = spawn(process.execPath, [tsx, '--conditions=source', file], {
       cwd,
@@ -328,6 +379,45 @@ function mainCases(name: string, demo: DemoUnderTest): void {
     expect(rateHeaders(await send(url, '/api/hello', apiKey(FREE_KEY))).limit).toBe(20);
     expect((await send(url, '/api/hello', apiKey('not-a-key'))).status).toBe(401);
     expect((await send(url, '/health')).headers).not.toHaveProperty('x-ratelimit-limit');
+  });
+
+  it('mounts the admin API at /admin: with a token generated and printed when DISTLIMITER_ADMIN_TOKEN is unset', async () => {
+    const { url, output } = await runMain();
+    const token = /TOKEN=(demo-[0-9a-f]{32})/.exec(output())?.[1];
+    expect(token).toBeDefined();
+    expect(output()).toContain('admin API: /admin, token generated for this run');
+    expect(output()).toContain(`curl -s -H "Authorization: Bearer $TOKEN" ${url}/admin/rules`);
+    expect((await send(url, '/admin/rules', bearer(token!))).status).toBe(200);
+    expect((await send(url, '/admin/rules')).status).toBe(401);
+    expect((await send(url, '/admin/readyz')).status).toBe(200);
+    // Written through the admin API (on memory: this process's own overlay), in force at once.
+    const tier = await fetch(`${url}/admin/tiers/anonymous`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rate: '7/minute' }),
+    });
+    expect(tier.status).toBe(200);
+    await tier.arrayBuffer();
+    expect(rateHeaders(await send(url, '/api/hello')).limit).toBe(7);
+  });
+
+  it('takes DISTLIMITER_ADMIN_TOKEN and DISTLIMITER_ADMIN_READ_TOKEN, and never prints them', async () => {
+    const full = `env-full-${randomBytes(8).toString('hex')}`;
+    const read = `env-read-${randomBytes(8).toString('hex')}`;
+    const { url, output } = await runMain({
+      DISTLIMITER_ADMIN_TOKEN: full,
+      DISTLIMITER_ADMIN_READ_TOKEN: read,
+    });
+    expect(output()).toContain(
+      'tokens from DISTLIMITER_ADMIN_TOKEN (full) and DISTLIMITER_ADMIN_READ_TOKEN (read-only)',
+    );
+    expect(output()).not.toContain(full);
+    expect(output()).not.toContain(read);
+    expect(output()).not.toMatch(/TOKEN=demo-/);
+    expect((await send(url, '/admin/rules', bearer(full))).status).toBe(200);
+    expect((await send(url, '/admin/rules', bearer(read))).status).toBe(200);
+    expect((await send(url, '/admin/selftest', bearer(read, post))).status).toBe(403);
+    expect((await send(url, '/admin/selftest', bearer(full, post))).status).toBe(200);
   });
 
   it('follows the file DISTLIMITER_CONFIG names, and reloads it when it is rewritten', async () => {
