@@ -119,8 +119,39 @@ export type {
   RateFunction,
   ConfigSourceLike,
 } from './http/types.js';
-export { UNAUTHORIZED_BODY, SHADOW_HEADER, BLOCKED_BODY, type LimitReading } from './http/tiered.js';
-export type { HttpAuditOptions, HttpStatisticsOptions } from './http/control-plane.js';
+export {
+  UNAUTHORIZED_BODY,
+  SHADOW_HEADER,
+  BLOCKED_BODY,
+  SHED_BODY,
+  SHED_RETRY_S,
+  type LimitReading,
+} from './http/tiered.js';
+export type { HttpAuditOptions, HttpLoadOptions, HttpStatisticsOptions } from './http/control-plane.js';
+export {
+  LoadState,
+  LOAD_STATE_OPTION_KEYS,
+  type LoadStateOptions,
+  type LoadStateView,
+  type LoadStateEvents,
+  type LoadSetOptions,
+  type LoadSource,
+  type OperatorLoadSetting,
+} from './control/load-state.js';
+export {
+  LoadMonitor,
+  LOAD_MONITOR_OPTION_KEYS,
+  DEFAULT_LOAD_THRESHOLDS,
+  DEFAULT_DWELL_MS,
+  type LoadMonitorOptions,
+  type LoadMonitorEvents,
+  type LoadMonitorView,
+  type LoadStatus,
+  type LoadSignals,
+  type LoadSignalName,
+  type LoadThreshold,
+  type LoadThresholds,
+} from './control/load-monitor.js';
 export {
   AuditLog,
   type AuditOptions,

@@ -6,7 +6,8 @@ import { Statistics } from '../control/stats.js';
 import { controlStoreOf } from '../control/store-of.js';
 import { InvalidOptionError } from '../errors.js';
 import type { RateLimiter } from '../limiter.js';
-import type { LoadStatus } from '../policy/snapshot.js';
+import { LoadState } from '../control/load-state.js';
+import type { LoadMonitorOptions } from '../control/load-monitor.js';
 import type { ConfigSourceLike } from './types.js';
 
 /** The `audit` option: what to do besides keeping events in the backend's capped stream. */
@@ -22,6 +23,18 @@ export interface HttpAuditOptions {
 /** The `statistics` option: true (the default with `config`), false, or how often counts are flushed. */
 export type HttpStatisticsOptions = boolean | { flushMs?: number };
 
+/** The `load` option: the load state's automatic monitor (off by default) and how often it re-reads the shared state. */
+export interface HttpLoadOptions {
+  /**
+   * The automatic state of this instance from sampled signals (event-loop delay, decisions in flight,
+   * backend latency and errors, the breaker): true for the defaults, or options. Default false: NORMAL
+   * unless an operator sets DEGRADED (admin API or `limiter.load.set`).
+   */
+  monitor?: boolean | LoadMonitorOptions;
+  /** How often each instance re-reads the operator's setting, in ms (default 1000; changes are also announced). */
+  pollMs?: number;
+}
+
 /** What a configured limiter keeps beside its decisions; built once, shared by limiters derived from it. */
 export class ControlPlane {
   /** Audit events, in the backend's capped stream `<prefix>:audit` (and the logger, if given). */
@@ -30,8 +43,8 @@ export class ControlPlane {
   readonly statistics: Statistics | undefined;
   /** Key format, invalid attempts per IP and IP blocks, in the backend. */
   readonly protection: KeyProtection | undefined;
-  /** The load state, NORMAL or DEGRADED, shared through the backend. */
-  readonly load: { status(): LoadStatus } | undefined = undefined;
+  /** The load state, NORMAL or DEGRADED: an operator's setting shared through the backend, else this instance's automatic state. */
+  readonly load: LoadState | undefined;
   private readonly unwire: () => void;
 
   constructor(
@@ -41,6 +54,7 @@ export class ControlPlane {
       audit?: false | HttpAuditOptions;
       statistics?: HttpStatisticsOptions;
       protection?: false | KeyProtectionOptions;
+      load?: false | HttpLoadOptions;
     },
   ) {
     const store = controlStoreOf(limiter.backend);
@@ -71,6 +85,24 @@ export class ControlPlane {
         ? undefined
         : new KeyProtection({ ...(protection ?? {}), backend: limiter.backend, prefix, store });
     this.protection?.start();
+    const load = options.load;
+    if (load !== undefined && load !== false && (typeof load !== 'object' || load === null)) {
+      throw new InvalidOptionError('load', load, 'false, or { monitor?, pollMs? }');
+    }
+    if (load === false) {
+      this.load = undefined;
+    } else {
+      const monitor = load?.monitor ?? false;
+      this.load = new LoadState({
+        store,
+        prefix,
+        audit: this.audit,
+        pollMs: load?.pollMs,
+        monitor:
+          monitor === false ? false : { backend: limiter.backend, ...(monitor === true ? {} : monitor) },
+      });
+      this.load.start();
+    }
     const log = this.audit;
     const unwire =
       log === undefined ? () => undefined : auditSources(log, { backend: limiter.backend, config: source });
@@ -96,6 +128,8 @@ export class ControlPlane {
   /** Flushes the statistics and the audit queue, and stops every timer and subscription. */
   async close(): Promise<void> {
     this.unwire();
-    await Promise.allSettled([this.statistics?.close(), this.protection?.close(), this.audit?.close()]);
+    await Promise.allSettled([this.statistics?.close(), this.protection?.close(), this.load?.close()]);
+    // Last: the others record into it as they close.
+    await this.audit?.close();
   }
 }

@@ -16,6 +16,8 @@ import type { AuditLog } from '../control/audit.js';
 import type { Statistics } from '../control/stats.js';
 import type { KeyProtection } from '../control/protection.js';
 import type { LoadStatus } from '../policy/snapshot.js';
+import type { LoadState } from '../control/load-state.js';
+import type { LoadMonitor } from '../control/load-monitor.js';
 import { claimAppWide } from './shared-counts.js';
 import { inheritOptions } from './inherit.js';
 import { checkOptionKeys, type HttpSettings, resolveLimiter, resolveSettings } from './options.js';
@@ -139,7 +141,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       );
     }
     this.keyStore = own.keyStore === undefined ? parent?.keyStore : new KeyStore(own.keyStore, 'keyStore');
-    for (const key of ['audit', 'statistics', 'protection'] as const) {
+    for (const key of ['audit', 'statistics', 'protection', 'load'] as const) {
       if (own[key] !== undefined && this.source === undefined) {
         throw new InvalidOptionError(key, own[key], 'no value without `config`');
       }
@@ -206,6 +208,8 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     try {
       if (this.hasExemptions && this.isExempt(request)) return SKIPPED;
       // The snapshot is read once: a reload during the request does not change its answer.
+      const monitor = this.monitor;
+      if (monitor !== undefined) return this.monitored(monitor, request);
       const outcome = this.tierRequests!.evaluate(request, this.source!.current());
       if (!(outcome instanceof Promise)) return outcome;
       return outcome.catch((error: unknown) => this.backendFailure(error, request));
@@ -213,6 +217,28 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
       // Unreachable by design; if it happens anyway the request must still get an answer.
       return this.backendFailure(error, request);
     }
+  }
+
+  // A decision counted by the automatic load monitor: in flight until answered, and whether the backend
+  // failed it (the error ratio).
+  private async monitored(monitor: LoadMonitor, request: HttpRequest): Promise<HttpOutcome> {
+    monitor.enter();
+    let failed = true;
+    try {
+      const outcome = await this.tierRequests!.evaluate(request, this.source!.current());
+      failed = outcome.error !== undefined || outcome.decision?.fallback !== undefined;
+      return outcome;
+    } catch (error) {
+      return this.backendFailure(error, request);
+    } finally {
+      monitor.leave(failed);
+    }
+  }
+
+  // The automatic load monitor, when it is enabled.
+  private get monitor(): LoadMonitor | undefined {
+    const m = this.plane?.load?.monitor;
+    return m?.enabled === true ? m : undefined;
   }
 
   // evaluate() when a callback (keyBy, skip, cost) or an exemption is configured.
@@ -445,6 +471,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   /** With `config`: the load state in force, NORMAL or DEGRADED (always NORMAL without a configuration). */
   loadStatus(): LoadStatus {
     return this.plane?.load?.status() ?? 'NORMAL';
+  }
+
+  /** With `config`: the load state (set DEGRADED or NORMAL fleet-wide, read its view), shared by derived limiters. */
+  get load(): LoadState | undefined {
+    return this.plane?.load;
   }
 
   // The tier evaluation, lent what it needs of this limiter.

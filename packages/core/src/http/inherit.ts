@@ -2,7 +2,7 @@ import { LIMITER_OPTION_KEYS } from './options.js';
 import type { HttpLimitOptions } from './types.js';
 
 // What a configured limiter builds once and its derived limiters share as it is (see HttpLimiter).
-const SHARED = ['config', 'keyStore', 'audit', 'statistics', 'protection'] as const;
+const SHARED = ['config', 'keyStore', 'audit', 'statistics', 'protection', 'load'] as const;
 
 /**
  * The options a derived limiter starts from: its parent's (except what builds the RateLimiter, which the
@@ -22,6 +22,7 @@ export function inheritOptions(
   delete out.audit;
   delete out.statistics;
   delete out.protection;
+  delete out.load;
   for (const [k, v] of Object.entries(own)) {
     if (k === 'limiter' || (SHARED as readonly string[]).includes(k)) continue;
     if (!(LIMITER_OPTION_KEYS as readonly string[]).includes(k)) out[k] = v;

@@ -35,6 +35,7 @@ export const HTTP_LIMIT_OPTION_KEYS = keysOf<HttpLimitOptions>()([
   'audit',
   'statistics',
   'protection',
+  'load',
 ]);
 
 /** The options that build a RateLimiter, and so must be absent when a ready `limiter` is given. */

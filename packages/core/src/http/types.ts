@@ -7,7 +7,7 @@ import type { ConfigInput } from '../policy/config/document.js';
 import type { KeyStoreFunction, KeyStoreOptions } from '../policy/key-store.js';
 import type { ConfigSnapshot } from '../policy/snapshot.js';
 import type { KeyProtectionOptions } from '../control/protection-options.js';
-import type { HttpAuditOptions, HttpStatisticsOptions } from './control-plane.js';
+import type { HttpAuditOptions, HttpLoadOptions, HttpStatisticsOptions } from './control-plane.js';
 
 /** The framework-neutral view of a request that adapters build. Header names are looked up lower-case. */
 export interface HttpRequest {
@@ -119,6 +119,13 @@ export interface HttpLimitOptions {
    * answered 403 with Retry-After. Default on; false turns it off.
    */
   protection?: false | KeyProtectionOptions;
+  /**
+   * With `config`: the load state, NORMAL or DEGRADED. In DEGRADED a tier with `degraded` gets that limit,
+   * every other tier its base rate without burst, and a tier with `shed` is answered 503. An operator sets
+   * it fleet-wide (admin API, `limiter.load.set`); `monitor` adds an automatic state per instance. Default
+   * on, automatic off; false turns it off (always NORMAL).
+   */
+  load?: false | HttpLoadOptions;
   /** Any algorithm (default: slidingWindow of `rate`, or of "60/minute" when neither is given). */
   algorithm?: Algorithm;
   /** Where counts live (default: a new MemoryBackend). */

@@ -1,4 +1,5 @@
 import { hybrid } from '../algorithms/hybrid.js';
+import type { LoadStatus } from '../control/load-signals.js';
 import { tokenBucket } from '../algorithms/token-bucket.js';
 import type { Algorithm } from '../algorithms/types.js';
 import { sha256 } from '../key-names.js';
@@ -82,8 +83,8 @@ export interface ConfigOrigins {
   readonly overlayVersion: number | undefined;
 }
 
-/** The service's load state (see the load states): NORMAL, or DEGRADED while it struggles. */
-export type LoadStatus = 'NORMAL' | 'DEGRADED';
+/** The service's load state, NORMAL or DEGRADED (see LoadState). */
+export type { LoadStatus };
 
 /** A compiled, frozen configuration: what the HTTP layer reads per request, swapped whole on reload. */
 export interface ConfigSnapshot {

@@ -66,6 +66,7 @@ describe('construction', () => {
         'audit',
         'statistics',
         'protection',
+        'load',
       ].sort(),
     );
   });

@@ -531,3 +531,122 @@ describe('peekIdentity', () => {
     expect((await limiter.peekIdentity(identity, tier))[0]!.used).toBe(3);
   });
 });
+
+describe('load states', () => {
+  const quiet = { statistics: false, protection: false, audit: false } as const;
+  const ENT = 'enterprise_key_1';
+  const docWithEnterprise = () => {
+    const doc = issueDocument();
+    doc.keys[ENT] = 'enterprise';
+    doc.rules = [];
+    return doc;
+  };
+
+  test('NORMAL: a fresh free key bursts to 20; DEGRADED: free gets 2, pro and enterprise their base rate', async () => {
+    const { limiter, send } = limiterOf(docWithEnterprise(), quiet);
+    try {
+      expect(limiter.loadStatus()).toBe('NORMAL');
+      expect((await send(withKey(FREE))).headers['X-RateLimit-Limit']).toBe('20');
+      await limiter.load!.set('DEGRADED', { reason: 'test', by: 'ops' });
+      expect(limiter.loadStatus()).toBe('DEGRADED');
+      const free = await sendTimes(send, 1, withKey(FREE, { ip: '198.51.100.1' }));
+      // The free key already used 1 of its NORMAL 20: in DEGRADED it has 1 of 2 left, not a fresh 2.
+      expect(free.map((o) => [o.allowed, o.headers['X-RateLimit-Limit']])).toEqual([[true, '2']]);
+      expect((await send(withKey(FREE))).allowed).toBe(false);
+      expect((await send(withKey(PRO_KEY))).headers['X-RateLimit-Limit']).toBe('100');
+      expect((await send(withKey(ENT))).headers['X-RateLimit-Limit']).toBe('1000');
+      expect(limiter.load!.view()).toMatchObject({
+        status: 'DEGRADED',
+        source: 'operator',
+        by: 'ops',
+        reason: 'test',
+      });
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('a switch acts on the counts: entering gives no fresh 2, leaving no fresh 20', async () => {
+    const { limiter, send } = limiterOf(docWithEnterprise(), quiet);
+    try {
+      await sendTimes(send, 5, withKey(FREE));
+      await limiter.load!.set('DEGRADED');
+      expect((await send(withKey(FREE))).allowed).toBe(false);
+      await limiter.load!.clear();
+      const back = await send(withKey(FREE));
+      expect(back.headers['X-RateLimit-Limit']).toBe('20');
+      expect(back.headers['X-RateLimit-Remaining']).toBe('14');
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('a tier with shed is answered 503 with a jittered Retry-After while DEGRADED, not 429', async () => {
+    const doc = docWithEnterprise();
+    doc.tiers.anonymous.shed = true;
+    const { limiter, send } = limiterOf(doc, quiet);
+    try {
+      expect((await send()).allowed).toBe(true);
+      await limiter.load!.set('DEGRADED');
+      const shed = await sendTimes(send, 20, {});
+      for (const o of shed) {
+        expect(o).toMatchObject({ allowed: false, status: 503, shed: true, tier: 'anonymous' });
+        const retry = Number(o.headers['Retry-After']);
+        expect(retry).toBeGreaterThanOrEqual(5);
+        expect(retry).toBeLessThanOrEqual(15);
+      }
+      // Spread, not one value for every client (20 draws from 11 values all equal: about 1 in 10^20).
+      expect(new Set(shed.map((o) => o.headers['Retry-After'])).size).toBeGreaterThan(1);
+      expect((await send(withKey(FREE))).allowed).toBe(true);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('rules keep their limits in DEGRADED unless they give a degraded rate', async () => {
+    const doc = docWithEnterprise();
+    doc.rules = [
+      { id: 'kept', match: { path: '/kept' }, rate: '5/minute' },
+      { id: 'cut', match: { path: '/cut' }, rate: '5/minute', degraded: '1/minute' },
+    ];
+    const { limiter, send } = limiterOf(doc, quiet);
+    try {
+      await limiter.load!.set('DEGRADED');
+      expect((await send(withKey(PRO_KEY, { path: '/kept' }))).headers['X-RateLimit-Limit']).toBe('5');
+      const cut = await sendTimes(send, 2, withKey(PRO_KEY, { path: '/cut' }));
+      expect(cut.map((o) => [o.allowed, o.limitedBy])).toEqual([
+        [true, undefined],
+        [false, 'cut'],
+      ]);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('the automatic monitor, from injected signals, degrades the instance on its own', async () => {
+    let delay = 0;
+    const { limiter, send } = limiterOf(docWithEnterprise(), {
+      ...quiet,
+      load: { monitor: { signals: () => ({ eventLoopDelayMs: delay }), intervalMs: 60_000 } },
+    });
+    try {
+      const monitor = limiter.load!.monitor!;
+      monitor.sample();
+      expect(limiter.loadStatus()).toBe('NORMAL');
+      delay = 500;
+      monitor.sample();
+      expect(limiter.loadStatus()).toBe('DEGRADED');
+      expect((await send(withKey(FREE))).headers['X-RateLimit-Limit']).toBe('2');
+      expect(limiter.load!.view().source).toBe('automatic');
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  test('load: false keeps NORMAL; load without config is refused', async () => {
+    const { limiter } = limiterOf(docWithEnterprise(), { ...quiet, load: false });
+    expect(limiter.load).toBeUndefined();
+    expect(limiter.loadStatus()).toBe('NORMAL');
+    optionError(() => createHttpLimiter({ load: false }), 'load');
+  });
+});
