@@ -10,6 +10,7 @@ import { readBody } from './body.js';
 import { type AdminContext, configRoutes } from './config-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { healthRoutes } from './health-routes.js';
+import { loadRoutes } from './load-routes.js';
 import { auditedPath } from './keys.js';
 import { AdminHttpError, errorResponse } from './respond.js';
 import { type AdminCall, Router } from './router.js';
@@ -100,6 +101,7 @@ class Admin implements AdminHandler {
       ...configRoutes(this.ctx),
       ...controlRoutes(this.ctx),
       ...healthRoutes(this.ctx),
+      ...loadRoutes(this.ctx),
     ]);
   }
 

@@ -105,6 +105,9 @@ function health(ctx: AdminContext) {
                     ...(status.lastError.problems ? { problems: status.lastError.problems } : {}),
                   },
           },
+    // The load state: NORMAL or DEGRADED, since when, set by whom (an operator's token name, or the
+    // automatic monitor with its signals).
+    load: ctx.target.load?.view() ?? null,
   };
 }
 

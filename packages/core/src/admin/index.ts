@@ -16,6 +16,7 @@ export type {
   AdminAudit,
   AdminWriteEvent,
   AdminStatistics,
+  AdminLoadState,
 } from './target.js';
 export {
   type AdminTokens,

@@ -109,4 +109,19 @@ export interface AdminTarget {
   readonly protection?: AdminProtection | undefined;
   /** The audit log (every write; GET /audit). */
   readonly audit?: AdminAudit | undefined;
+  /** The load state, NORMAL or DEGRADED (GET, POST and DELETE /health). */
+  readonly load?: AdminLoadState | undefined;
+}
+
+/** The part of a LoadState the admin API uses. */
+export interface AdminLoadState {
+  /** The state in force and how it came to be (operator, automatic, signals). */
+  view(): unknown;
+  /** Sets the fleet-wide state, with an optional expiry and reason, naming who set it. */
+  set(
+    status: 'NORMAL' | 'DEGRADED',
+    options: { expiresInMs?: number; reason?: string; by?: string },
+  ): Promise<unknown>;
+  /** Clears the operator's setting, naming who cleared it. */
+  clear(by?: string): Promise<unknown>;
 }
