@@ -203,7 +203,8 @@ export function httpMarkdown(r: HttpResults): string {
         "`headers: 'both'` sends the five fields that were the default before 'legacy' (three); ours " +
         "with a tiered `config` (the request's API key found in the keys table, its tier's token bucket " +
         'charged, two rules that do not match, statistics on) against ours with a plain `rate`, and ' +
-        'the same with `statistics: false`: "statistics on / off" is what keeping them costs.\n',
+        'the same with `statistics: false`: "statistics on / off" is what keeping them costs; and with ' +
+        'the automatic load monitor on (`load: { monitor: true }`): "monitor on / off".\n',
     );
     out.push(
       table(
@@ -216,6 +217,7 @@ export function httpMarkdown(r: HttpResults): string {
           'ours, tiered config / bare',
           'tiered / plain rate',
           'statistics on / off',
+          'monitor on / off',
         ],
         r.frameworks.map((f) => [
           f.framework,
@@ -226,6 +228,7 @@ export function httpMarkdown(r: HttpResults): string {
           fmtRatio(f.ratios.tiered),
           fmtRatio(ratio(f.ratios.tiered ?? Number.NaN, f.ratios.ours ?? Number.NaN)),
           fmtRatio(ratio(f.ratios.tiered ?? Number.NaN, f.ratios['tiered-nostats'] ?? Number.NaN)),
+          fmtRatio(ratio(f.ratios['tiered-monitor'] ?? Number.NaN, f.ratios.tiered ?? Number.NaN)),
         ]),
       ),
     );

@@ -117,6 +117,7 @@ function perVariant<T>(make: () => T): Record<Variant, T> {
     both: make(),
     tiered: make(),
     'tiered-nostats': make(),
+    'tiered-monitor': make(),
     'ours-redis-fixed': make(),
     'ours-redis': make(),
     'peer-redis': make(),

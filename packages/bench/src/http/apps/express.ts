@@ -4,7 +4,15 @@ import express from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
-import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp, TIERED_CONFIG } from './types.js';
+import {
+  HELLO,
+  HOUR_MS,
+  OUR_RATE,
+  PEER_LIMIT,
+  type StartApp,
+  TIERED_CONFIG,
+  TIERED_EXTRAS,
+} from './types.js';
 
 /**
  * Express 5, with `@distlimiter/express` or express-rate-limit as app-wide middleware: on the memory store,
@@ -16,8 +24,8 @@ export const startExpress: StartApp = (variant, redis) => {
   if (variant === 'peer') app.use(expressRateLimit({ windowMs: HOUR_MS, limit: PEER_LIMIT }));
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
-  if (variant === 'tiered') app.use(rateLimit({ config: TIERED_CONFIG }));
-  if (variant === 'tiered-nostats') app.use(rateLimit({ config: TIERED_CONFIG, statistics: false }));
+  const tiered = TIERED_EXTRAS[variant];
+  if (tiered) app.use(rateLimit({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use((_req, _res, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use(rateLimit(ourRedisOptions(variant, requireRedis(variant, redis))));

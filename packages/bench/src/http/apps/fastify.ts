@@ -3,7 +3,15 @@ import distlimiter from '@distlimiter/fastify';
 import fastifyRateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
-import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp, TIERED_CONFIG } from './types.js';
+import {
+  HELLO,
+  HOUR_MS,
+  OUR_RATE,
+  PEER_LIMIT,
+  type StartApp,
+  TIERED_CONFIG,
+  TIERED_EXTRAS,
+} from './types.js';
 
 /**
  * Fastify 5, with `@distlimiter/fastify` or @fastify/rate-limit registered globally: on the memory store, or
@@ -17,9 +25,8 @@ export const startFastify: StartApp = async (variant, redis) => {
   if (variant === 'peer') await app.register(peer, { max: PEER_LIMIT, timeWindow: HOUR_MS });
   if (variant === 'quiet') await app.register(distlimiter, { rate: OUR_RATE, headers: false });
   if (variant === 'both') await app.register(distlimiter, { rate: OUR_RATE, headers: 'both' });
-  if (variant === 'tiered') await app.register(distlimiter, { config: TIERED_CONFIG });
-  if (variant === 'tiered-nostats')
-    await app.register(distlimiter, { config: TIERED_CONFIG, statistics: false });
+  const tiered = TIERED_EXTRAS[variant];
+  if (tiered) await app.register(distlimiter, { config: TIERED_CONFIG, ...tiered });
   if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     await app.register(distlimiter, ourRedisOptions(variant, requireRedis(variant, redis)));

@@ -5,7 +5,15 @@ import { Hono } from 'hono';
 import { rateLimiter as honoRateLimiter, type RedisClient, RedisStore } from 'hono-rate-limiter';
 import type { Redis } from 'ioredis';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
-import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp, TIERED_CONFIG } from './types.js';
+import {
+  HELLO,
+  HOUR_MS,
+  OUR_RATE,
+  PEER_LIMIT,
+  type StartApp,
+  TIERED_CONFIG,
+  TIERED_EXTRAS,
+} from './types.js';
 
 /**
  * hono-rate-limiter's RedisStore takes a client shaped like Upstash's (`scriptLoad`, `evalsha(sha, keys,
@@ -30,8 +38,8 @@ export const startHono: StartApp = (variant, redis) => {
   if (variant === 'ours') app.use('*', rateLimiter({ rate: OUR_RATE }));
   if (variant === 'quiet') app.use('*', rateLimiter({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use('*', rateLimiter({ rate: OUR_RATE, headers: 'both' }));
-  if (variant === 'tiered') app.use('*', rateLimiter({ config: TIERED_CONFIG }));
-  if (variant === 'tiered-nostats') app.use('*', rateLimiter({ config: TIERED_CONFIG, statistics: false }));
+  const tiered = TIERED_EXTRAS[variant];
+  if (tiered) app.use('*', rateLimiter({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use('*', (_c, next) => next());
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use('*', rateLimiter(ourRedisOptions(variant, requireRedis(variant, redis))));

@@ -4,7 +4,15 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import ratelimit from 'koa-ratelimit';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
-import { HELLO, HOUR_MS, OUR_RATE, PEER_LIMIT, type StartApp, TIERED_CONFIG } from './types.js';
+import {
+  HELLO,
+  HOUR_MS,
+  OUR_RATE,
+  PEER_LIMIT,
+  type StartApp,
+  TIERED_CONFIG,
+  TIERED_EXTRAS,
+} from './types.js';
 
 /**
  * koa-ratelimit's Redis driver (async-ratelimiter) keeps a sliding log: a sorted set with one member per
@@ -23,8 +31,8 @@ export const startKoa: StartApp = (variant, redis) => {
   if (variant === 'ours') app.use(rateLimit({ rate: OUR_RATE }));
   if (variant === 'quiet') app.use(rateLimit({ rate: OUR_RATE, headers: false }));
   if (variant === 'both') app.use(rateLimit({ rate: OUR_RATE, headers: 'both' }));
-  if (variant === 'tiered') app.use(rateLimit({ config: TIERED_CONFIG }));
-  if (variant === 'tiered-nostats') app.use(rateLimit({ config: TIERED_CONFIG, statistics: false }));
+  const tiered = TIERED_EXTRAS[variant];
+  if (tiered) app.use(rateLimit({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use((_ctx, next) => next());
   if (variant === 'peer') {
     app.use(

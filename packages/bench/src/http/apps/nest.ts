@@ -24,6 +24,7 @@ import {
   type RedisTarget,
   type StartApp,
   TIERED_CONFIG,
+  TIERED_EXTRAS,
   type Variant,
 } from './types.js';
 
@@ -79,9 +80,9 @@ function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicMod
     imports.push(DistLimiterModule.forRoot({ rate: OUR_RATE, headers: variant === 'both' ? 'both' : false }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
-  if (variant === 'tiered' || variant === 'tiered-nostats') {
-    const statistics = variant === 'tiered';
-    imports.push(DistLimiterModule.forRoot({ config: TIERED_CONFIG, statistics }));
+  const tiered = TIERED_EXTRAS[variant];
+  if (tiered) {
+    imports.push(DistLimiterModule.forRoot({ config: TIERED_CONFIG, ...tiered }));
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
   if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });

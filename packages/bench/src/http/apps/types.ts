@@ -12,6 +12,7 @@ export type Variant =
   | 'both'
   | 'tiered'
   | 'tiered-nostats'
+  | 'tiered-monitor'
   | 'ours-redis-fixed'
   | 'ours-redis'
   | 'peer-redis';
@@ -21,9 +22,24 @@ export type Variant =
  * any limiter costs; `quiet` is ours with `headers: false`, deciding without sending a header; `both` is
  * ours with `headers: 'both'` (five fields, the default before 'legacy'), what the default change saves;
  * `tiered` is ours with a configuration of tiers and rules (TIERED_CONFIG) instead of a plain `rate`, its
- * statistics on (the default); `tiered-nostats` the same with `statistics: false`, for what they cost.
+ * statistics on (the default); `tiered-nostats` the same with `statistics: false`, for what they cost;
+ * `tiered-monitor` with the automatic load monitor on (`load: { monitor: true }`), for what it costs.
  */
-export const FLOOR_VARIANTS: readonly Variant[] = ['noop', 'quiet', 'both', 'tiered', 'tiered-nostats'];
+export const FLOOR_VARIANTS: readonly Variant[] = [
+  'noop',
+  'quiet',
+  'both',
+  'tiered',
+  'tiered-nostats',
+  'tiered-monitor',
+];
+
+/** The options of the tiered variants beside the configuration. */
+export const TIERED_EXTRAS: Partial<Record<Variant, Record<string, unknown>>> = {
+  tiered: {},
+  'tiered-nostats': { statistics: false },
+  'tiered-monitor': { load: { monitor: true } },
+};
 
 /**
  * The Redis rows (`--only http-redis`): ours with `fixedWindow` (what every peer implements), ours with the
