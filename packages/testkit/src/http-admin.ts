@@ -368,7 +368,7 @@ function defineAdminCases(kind: HttpBackendKind, factory: AdminConformanceFactor
       ['ops', 'POST', 201],
       ['ops', 'POST', 400],
     ]);
-    expect(events[0]!.path).toMatch(/^\/keys\/./);
+    expect(events[0]!.path).toBe(`/keys/sha256:${sha256(ADMIN_FREE_KEY).slice(0, 8)}…`);
     const all = await t.admin.get('/audit?since=0');
     expect(all.text).not.toContain(ADMIN_FREE_KEY);
     expect(all.text).not.toContain(sha256(ADMIN_FREE_KEY));
