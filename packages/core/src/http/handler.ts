@@ -221,18 +221,30 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   // A decision counted by the automatic load monitor: in flight until answered, and whether the backend
   // failed it (the error ratio).
-  private async monitored(monitor: LoadMonitor, request: HttpRequest): Promise<HttpOutcome> {
+  private monitored(monitor: LoadMonitor, request: HttpRequest): HttpOutcome | Promise<HttpOutcome> {
     monitor.enter();
-    let failed = true;
+    let outcome: HttpOutcome | Promise<HttpOutcome>;
     try {
-      const outcome = await this.tierRequests!.evaluate(request, this.source!.current());
-      failed = outcome.error !== undefined || outcome.decision?.fallback !== undefined;
-      return outcome;
+      outcome = this.tierRequests!.evaluate(request, this.source!.current());
     } catch (error) {
+      monitor.leave(true);
       return this.backendFailure(error, request);
-    } finally {
-      monitor.leave(failed);
     }
+    // Synchronous where the tier path is (no promise of our own on the memory backend).
+    if (!(outcome instanceof Promise)) {
+      monitor.leave(backendFailed(outcome));
+      return outcome;
+    }
+    return outcome.then(
+      (o) => {
+        monitor.leave(backendFailed(o));
+        return o;
+      },
+      (error: unknown) => {
+        monitor.leave(true);
+        return this.backendFailure(error, request);
+      },
+    );
   }
 
   // The automatic load monitor, when it is enabled.
@@ -562,6 +574,11 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     }
     return heard;
   }
+}
+
+// Whether the backend failed this request's decision (it was answered by a fallback or a policy).
+function backendFailed(outcome: HttpOutcome): boolean {
+  return outcome.error !== undefined || outcome.decision?.fallback !== undefined;
 }
 
 // Resolves the `config` option, refusing the options it replaces.
