@@ -9,6 +9,7 @@ import {
   type HttpBackendKind,
 } from './http-fixtures.js';
 import { describeHttpFaults } from './http-faults.js';
+import { defineLoadStateCases } from './http-load-states.js';
 import { defineTierCases } from './http-tiers.js';
 
 /** A running app under test. */
@@ -436,4 +437,5 @@ function defineCases(kind: HttpBackendKind, factory: ConformanceFactory): void {
   });
 
   defineTierCases(kind, startExact);
+  defineLoadStateCases(kind, startExact);
 }
