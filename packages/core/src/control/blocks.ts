@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { ipNetwork, normalizeIp } from '../http/ip.js';
+import { jsonObject } from './json-object.js';
 
 // IP blocks as stored and as mirrored. In the store every block is one field of one hash, named by the
 // client, the time it began and its reason, so a field is written once and never changed: removing an
@@ -34,16 +35,8 @@ export function blockJson(block: IpBlock): string {
 
 /** A block read back from the store or a message, or undefined when it is not one. */
 export function parseBlock(value: unknown): IpBlock | undefined {
-  let o: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      o = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof o !== 'object' || o === null) return undefined;
-  const b = o as Record<string, unknown>;
+  const b = jsonObject(value);
+  if (b === undefined) return undefined;
   if (typeof b.ip !== 'string' || b.ip === '') return undefined;
   if (!Number.isFinite(b.untilMs) || !Number.isFinite(b.sinceMs)) return undefined;
   if (typeof b.offence !== 'number' || (b.reason !== 'invalid-keys' && b.reason !== 'admin'))

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { jsonObject } from './json-object.js';
 import type { LoadStatus } from './load-signals.js';
 
 // The operator's load setting as stored under `<prefix>:load` and announced on the channel of that name:
@@ -39,16 +40,8 @@ export function settingJson(setting: OperatorLoadSetting): string {
 
 /** A setting read back from the store or a message, or undefined when it is none (or not one). */
 export function parseSetting(value: unknown): OperatorLoadSetting | undefined {
-  let o: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      o = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof o !== 'object' || o === null) return undefined;
-  const s = o as Record<string, unknown>;
+  const s = jsonObject(value);
+  if (s === undefined) return undefined;
   if ((s.status !== 'NORMAL' && s.status !== 'DEGRADED') || !Number.isFinite(s.since)) return undefined;
   const out: { -readonly [K in keyof OperatorLoadSetting]: OperatorLoadSetting[K] } = {
     status: s.status,

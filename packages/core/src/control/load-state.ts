@@ -5,6 +5,7 @@ import { ClosedError, InvalidOptionError } from '../errors.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { positiveInteger, positiveIntegerOr } from '../policy/validate.js';
 import type { AuditEvent } from './audit-events.js';
+import { jsonObject } from './json-object.js';
 import { LoadMonitor, type LoadMonitorOptions, type LoadMonitorView } from './load-monitor.js';
 import {
   loadStatus,
@@ -327,13 +328,8 @@ export class LoadState extends EventEmitter<LoadStateEvents> {
   // An announcement from another instance: applied at once (the poll confirms it).
   private hear(message: string): void {
     if (this.closed) return;
-    let m: { from?: unknown; setting?: unknown; by?: unknown };
-    try {
-      m = JSON.parse(message) as typeof m;
-    } catch {
-      return;
-    }
-    if (typeof m !== 'object' || m === null || m.from === this.instance) return;
+    const m = jsonObject(message);
+    if (m === undefined || m.from === this.instance) return;
     const setting = m.setting === null ? undefined : parseSetting(m.setting);
     if (setting === undefined && m.setting !== null) return;
     this.generation++;

@@ -18,6 +18,7 @@ import {
   parseBlock,
   readBlocks,
 } from './blocks.js';
+import { jsonObject } from './json-object.js';
 import { LocalOffences } from './protection-offences.js';
 import {
   blockDuration,
@@ -338,13 +339,8 @@ export class KeyProtection extends EventEmitter<KeyProtectionEvents> {
 
   private hear(message: string): void {
     if (this.closed) return;
-    let m: { from?: unknown; block?: unknown; unblock?: unknown };
-    try {
-      m = JSON.parse(message) as typeof m;
-    } catch {
-      return;
-    }
-    if (typeof m !== 'object' || m === null || m.from === this.instance) return;
+    const m = jsonObject(message);
+    if (m === undefined || m.from === this.instance) return;
     const now = this.clock();
     if (typeof m.unblock === 'string') {
       this.mirror.remove(m.unblock, now);
