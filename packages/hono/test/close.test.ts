@@ -1,43 +1,20 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { itStopsWatchingOnClose } from '@distlimiter/testkit';
 import { Hono } from 'hono';
-import { afterAll, expect, it } from 'vitest';
 import { rateLimit } from '../src/index.js';
 
-// A `config` given as a file path is watched by the limiter, which stops watching on `limiter.close()`:
-// Hono has no close hook, so the app calls it.
+// Hono has no close hook, so the app calls limiter.close() itself.
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'distlimiter-hono-close-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = path.join(dir, 'limits.json');
-
-/** Replaces the configuration file whole (written aside, renamed over), with the default tier at `rate`. */
-function writeConfig(rate: string): void {
-  const doc = { version: 1, defaultTier: 'anonymous', tiers: { anonymous: { rate } } };
-  writeFileSync(`${file}.tmp`, JSON.stringify(doc));
-  renameSync(`${file}.tmp`, file);
-}
-
-it('limiter.close() stops watching a config file path', async () => {
-  writeConfig('5/minute');
+itStopsWatchingOnClose('limiter.close() stops watching a config file path', async (file) => {
   const middleware = rateLimit({ config: file });
   const app = new Hono();
   app.use(middleware);
   app.get('/x', (c) => c.text('x'));
-  const limit = async () => (await app.request('/x')).headers.get('x-ratelimit-limit');
-  expect(await limit()).toBe('5');
-
-  // Watched: a rewrite is in force within the watcher's poll.
-  writeConfig('7/minute');
-  await expect.poll(limit, { timeout: 10_000, interval: 50 }).toBe('7');
-
-  await middleware.limiter.close();
-  let reloads = 0;
-  middleware.limiter.on('configReloaded', () => reloads++);
-  writeConfig('9/minute');
-  // Several of the watcher's polls (250 ms): a watcher still running would have reloaded by now.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  expect(reloads).toBe(0);
-  expect(await limit()).toBe('7');
+  return {
+    limit: async () => (await app.request('/x')).headers.get('x-ratelimit-limit'),
+    close: async () => {
+      await middleware.limiter.close();
+      return middleware.limiter;
+    },
+    answersAfterClose: true,
+  };
 });
