@@ -1,109 +1,29 @@
 // The admin API on a fleet: two app processes (Express and Fastify) on one Redis, and on one Redis Cluster.
 // What one is told through its admin API, the other does; what one counts, the other reports. Once per
 // kind of Redis, not per adapter: the sharing is core's, the admin suite covers each adapter's mount.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_FREE_KEY, ADMIN_PRO_KEY, ADMIN_UNLISTED_KEY, AdminClient } from '../src/http-admin-client.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_FREE_KEY, ADMIN_PRO_KEY, ADMIN_UNLISTED_KEY } from '../src/http-admin-client.js';
 import { rateHeaders, send } from '../src/http-client.js';
-import { type RedisClusterInstance, startRedisCluster } from '../src/redis-cluster.js';
 import { reportFigure, until } from '../src/redis-faults.js';
-import { redisUrlForTests } from '../src/index.js';
+import { type FleetApp, type FleetKind, useAdminFleet } from './support/admin-fleet.js';
+import { since } from './support/app-process.js';
 
-const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli');
-const APP_SCRIPT = fileURLToPath(new URL('./support/admin-app.ts', import.meta.url));
 /** The second client address: the guesser of API keys. */
 const GUESSER = '127.0.0.2';
 /** Bounds of every wait (the issue: a change applies on every instance within 1 s). */
 const WAIT_MS = 5_000;
+/** Express and Fastify, each with the admin suite's configuration. */
+const FLEET = {
+  prefix: 'adm2',
+  frameworks: ['express', 'fastify'],
+  config: 'admin',
+  waitMs: WAIT_MS,
+} as const;
 
-interface AppProcess {
-  url: string;
-  child: ChildProcess;
-  admin: AdminClient;
-}
-
-function startApp(framework: string, env: Record<string, string>, token: string): Promise<AppProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX_CLI, '--conditions=source', APP_SCRIPT], {
-      env: { ...process.env, ...env, FRAMEWORK: framework, ADMIN_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        const { url } = JSON.parse(line) as { url: string };
-        resolve({ url, child, admin: new AdminClient(url, token) });
-      }
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      reject(new Error(`${framework} app process exited with ${code} before listening:\n${stderr}`)),
-    );
-  });
-}
-
-function stopApp({ child }: AppProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** Milliseconds since `start`, rounded to 0.1. */
-const since = (start: number) => Math.round((performance.now() - start) * 10) / 10;
-
-type Kind = 'redis' | 'cluster';
-
-describe.each<Kind>(['redis', 'cluster'])('the admin API on two processes on one %s', (kind) => {
-  const prefix = `adm2-${randomBytes(6).toString('hex')}`;
-  const token = `full-${randomBytes(12).toString('hex')}`;
-  let cluster: RedisClusterInstance | undefined;
-  let redis: Redis | Cluster;
-  let a: AppProcess;
-  let b: AppProcess;
-
-  beforeAll(async () => {
-    let env: Record<string, string>;
-    if (kind === 'cluster') {
-      cluster = await startRedisCluster({ masters: 3 });
-      env = { REDIS_CLUSTER: JSON.stringify(cluster.nodes), DL_PREFIX: prefix };
-      redis = new Cluster(cluster.nodes);
-    } else {
-      env = { REDIS_URL: redisUrlForTests(), DL_PREFIX: prefix };
-      redis = new Redis(redisUrlForTests());
-    }
-    [a, b] = await Promise.all([startApp('express', env, token), startApp('fastify', env, token)]);
-    for (const app of [a, b]) {
-      const ready = await until(
-        async () => (await app.admin.get('/readyz', { token: null })).status === 200,
-        WAIT_MS,
-      );
-      expect(ready).toBe(true);
-    }
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all([a, b].filter(Boolean).map(stopApp));
-    if (kind === 'redis') {
-      const keys = await redis.keys(`*${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-    }
-    await redis?.quit();
-    await cluster?.stop();
-    // No reply of either process ever carried the token.
-    for (const app of [a, b].filter(Boolean)) expect(app.admin.leaks([token])).toEqual([]);
-  });
+describe.each<FleetKind>(['redis', 'cluster'])('the admin API on two processes on one %s', (kind) => {
+  let a: FleetApp;
+  let b: FleetApp;
+  useAdminFleet({ kind, ...FLEET }, (fleet) => ({ a, b } = fleet));
 
   it('a rule posted on one applies on the other', async () => {
     const rule = {
@@ -169,7 +89,7 @@ describe.each<Kind>(['redis', 'cluster'])('the admin API on two processes on one
     // Invalid keys are counted in the background: A blocks the address once the 10th is counted, B once
     // the block has reached it. Each probe without a key is an ordinary anonymous request (20 a minute), so
     // each is asked every 100 ms.
-    const blocked = (app: AppProcess) => async () =>
+    const blocked = (app: FleetApp) => async () =>
       (await send(app.url, '/hello', { localAddress: GUESSER })).status === 403;
     expect(await until(blocked(a), WAIT_MS, 100)).toBe(true);
     const heldOnAMs = since(earned);
@@ -211,7 +131,7 @@ describe.each<Kind>(['redis', 'cluster'])('the admin API on two processes on one
   it('stats add up across both', async () => {
     type Hour = { tiers: Record<string, { allowed: number; limited: number }> };
     // The tier "pro" is this case's alone: no other case sends its key, so its counts start at nothing.
-    const pro = async (app: AppProcess) =>
+    const pro = async (app: FleetApp) =>
       ((await app.admin.get('/stats')).body.windows['60m'] as Hour).tiers.pro ?? { allowed: 0, limited: 0 };
     const key = { headers: { 'x-api-key': ADMIN_PRO_KEY } };
     for (let i = 0; i < 3; i++) expect((await send(a.url, '/hello', key)).status).toBe(200);

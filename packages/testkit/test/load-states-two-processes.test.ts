@@ -2,72 +2,27 @@
 // Cluster. What an operator sets through one's admin API (POST /admin/health) governs the other, within
 // the issue's 2 s; cleared through the other, both are NORMAL again; a setting with an expiry lapses on
 // both. The delays are figures, measured over several switches; the test only bounds them.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { type ControlStore, controlStoreOf, LoadState, RedisBackend } from '@distlimiter/core';
-import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../src/http-admin-client.js';
+import { describe, expect, it } from 'vitest';
 import { type HttpReply, rateHeaders, send } from '../src/http-client.js';
-import { redisUrlForTests } from '../src/index.js';
-import { type RedisClusterInstance, startRedisCluster } from '../src/redis-cluster.js';
 import { reportFigure, until } from '../src/redis-faults.js';
+import { type AdminFleet, type FleetApp, type FleetKind, useAdminFleet } from './support/admin-fleet.js';
+import { since } from './support/app-process.js';
 import { LOAD_FREE_KEY, LOAD_PRO_KEY, LOAD_PROBE_KEY, PROBE_LIMIT } from './support/load-states-config.js';
 
-const TSX_CLI = createRequire(import.meta.url).resolve('tsx/cli');
-const APP_SCRIPT = fileURLToPath(new URL('./support/load-states-app.ts', import.meta.url));
 /** Bound of every wait for a switch (the issue: every instance acts within 2 s). */
 const WAIT_MS = 5_000;
 /** Switches measured: each a DEGRADED set on A and then cleared on B. */
 const ROUNDS = 5;
+/** Express and Koa, each with the load-state configuration. */
+const FLEET = {
+  prefix: 'load2',
+  frameworks: ['express', 'koa'],
+  config: 'load-states',
+  waitMs: WAIT_MS,
+} as const;
 
 type Status = keyof typeof PROBE_LIMIT;
-
-interface AppProcess {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  admin: AdminClient;
-}
-
-function startApp(framework: string, env: Record<string, string>, token: string): Promise<AppProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX_CLI, '--conditions=source', APP_SCRIPT], {
-      env: { ...process.env, ...env, FRAMEWORK: framework, ADMIN_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        const { url } = JSON.parse(line) as { url: string };
-        resolve({ name: framework, url, child, admin: new AdminClient(url, token) });
-      }
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      reject(new Error(`${framework} app process exited with ${code} before listening:\n${stderr}`)),
-    );
-  });
-}
-
-function stopApp({ child }: AppProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** Milliseconds since `start`, rounded to 0.1. */
-const since = (start: number) => Math.round((performance.now() - start) * 10) / 10;
 
 /** Smallest, median and largest of `values`. */
 function spread(values: number[]) {
@@ -81,7 +36,7 @@ const keyed = (key: string) => ({ headers: { 'x-api-key': key } });
  * Waits (every 5 ms, up to WAIT_MS) until `app` answers in `status`: the probe key's Limit is its burst in
  * NORMAL, its base rate in DEGRADED. The app's own answers, not its view: that is what governs a request.
  */
-async function answersIn(app: AppProcess, status: Status): Promise<boolean> {
+async function answersIn(app: FleetApp, status: Status): Promise<boolean> {
   return until(
     async () =>
       rateHeaders(await send(app.url, '/hello', keyed(LOAD_PROBE_KEY))).limit === PROBE_LIMIT[status],
@@ -101,45 +56,13 @@ function withoutAnnouncements(store: ControlStore): ControlStore {
   });
 }
 
-type Kind = 'redis' | 'cluster';
-
-describe.each<Kind>(['redis', 'cluster'])('load states on two processes on one %s', (kind) => {
-  const prefix = `load2-${randomBytes(6).toString('hex')}`;
-  const token = `full-${randomBytes(12).toString('hex')}`;
-  let cluster: RedisClusterInstance | undefined;
-  let redis: Redis | Cluster;
-  let a: AppProcess;
-  let b: AppProcess;
-
-  beforeAll(async () => {
-    let env: Record<string, string>;
-    if (kind === 'cluster') {
-      cluster = await startRedisCluster({ masters: 3 });
-      env = { REDIS_CLUSTER: JSON.stringify(cluster.nodes), DL_PREFIX: prefix };
-      redis = new Cluster(cluster.nodes);
-    } else {
-      env = { REDIS_URL: redisUrlForTests(), DL_PREFIX: prefix };
-      redis = new Redis(redisUrlForTests());
-    }
-    [a, b] = await Promise.all([startApp('express', env, token), startApp('koa', env, token)]);
-    for (const app of [a, b]) {
-      const ready = await until(
-        async () => (await app.admin.get('/readyz', { token: null })).status === 200,
-        WAIT_MS,
-      );
-      expect(ready, `${app.name} never became ready`).toBe(true);
-    }
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all([a, b].filter(Boolean).map(stopApp));
-    if (kind === 'redis') {
-      const keys = await redis.keys(`*${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-    }
-    await redis?.quit();
-    await cluster?.stop();
-    for (const app of [a, b].filter(Boolean)) expect(app.admin.leaks([token])).toEqual([]);
+describe.each<FleetKind>(['redis', 'cluster'])('load states on two processes on one %s', (kind) => {
+  let fleet: AdminFleet;
+  let a: FleetApp;
+  let b: FleetApp;
+  useAdminFleet({ kind, ...FLEET }, (started) => {
+    fleet = started;
+    ({ a, b } = started);
   });
 
   it('DEGRADED set on A through its admin API governs B; cleared through B, A is NORMAL again', async () => {
@@ -212,6 +135,7 @@ describe.each<Kind>(['redis', 'cluster'])('load states on two processes on one %
 
   it('a setting set from code whose announcement is lost reaches both by their poll, and so does its clearing', async () => {
     // A third party (an operator's script) on the same Redis and prefix, through a LoadState of its own.
+    const { redis, prefix } = fleet;
     const backend = new RedisBackend({ client: redis });
     const load = new LoadState({ store: withoutAnnouncements(controlStoreOf(backend)), prefix });
     try {
