@@ -1,4 +1,4 @@
-import { itStopsWatchingOnClose, listenOn, OpenServers } from '@distlimiter/testkit';
+import { closedByTheApp, itStopsWatchingOnClose, listenOn, OpenServers } from '@distlimiter/testkit';
 import express from 'express';
 import { afterEach } from 'vitest';
 import { rateLimit } from '../src/index.js';
@@ -16,12 +16,7 @@ itStopsWatchingOnClose('limiter.close() stops watching a config file path', asyn
     res.send('x');
   });
   const url = await servers.add(listenOn(app.listen(0, '127.0.0.1')));
-  return {
-    limit: async () => (await fetch(`${url}/x`)).headers.get('x-ratelimit-limit'),
-    close: async () => {
-      await middleware.limiter.close();
-      return middleware.limiter;
-    },
-    answersAfterClose: true,
-  };
+  return closedByTheApp(middleware.limiter, async () =>
+    (await fetch(`${url}/x`)).headers.get('x-ratelimit-limit'),
+  );
 });

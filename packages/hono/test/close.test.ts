@@ -1,4 +1,4 @@
-import { itStopsWatchingOnClose } from '@distlimiter/testkit';
+import { closedByTheApp, itStopsWatchingOnClose } from '@distlimiter/testkit';
 import { Hono } from 'hono';
 import { rateLimit } from '../src/index.js';
 
@@ -9,12 +9,7 @@ itStopsWatchingOnClose('limiter.close() stops watching a config file path', asyn
   const app = new Hono();
   app.use(middleware);
   app.get('/x', (c) => c.text('x'));
-  return {
-    limit: async () => (await app.request('/x')).headers.get('x-ratelimit-limit'),
-    close: async () => {
-      await middleware.limiter.close();
-      return middleware.limiter;
-    },
-    answersAfterClose: true,
-  };
+  return closedByTheApp(middleware.limiter, async () =>
+    (await app.request('/x')).headers.get('x-ratelimit-limit'),
+  );
 });

@@ -18,6 +18,18 @@ export interface WatchingApp {
   answersAfterClose?: boolean;
 }
 
+/** The WatchingApp of an adapter with no close hook: the app closes the limiter itself, and still answers. */
+export function closedByTheApp(limiter: HttpLimiter, limit: WatchingApp['limit']): WatchingApp {
+  return {
+    limit,
+    close: async () => {
+      await limiter.close();
+      return limiter;
+    },
+    answersAfterClose: true,
+  };
+}
+
 /** Replaces `file` whole (written aside, renamed over), with the default tier at `rate`. */
 function writeConfig(file: string, rate: string): void {
   const doc = { version: 1, defaultTier: 'anonymous', tiers: { anonymous: { rate } } };

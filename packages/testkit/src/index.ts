@@ -57,4 +57,4 @@ export {
   describeAdminConformance,
 } from './http-admin.js';
 export * from './http-admin-client.js';
-export { itStopsWatchingOnClose, type WatchingApp } from './close-cases.js';
+export { closedByTheApp, itStopsWatchingOnClose, type WatchingApp } from './close-cases.js';
