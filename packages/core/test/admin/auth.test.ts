@@ -7,7 +7,8 @@ import {
   DEFAULT_ADMIN_RATE,
 } from '../../src/admin/index.js';
 import { createHttpLimiter, type HttpLimiter } from '../../src/http/index.js';
-import { InvalidOptionError, MemoryBackend } from '../../src/index.js';
+import { MemoryBackend } from '../../src/index.js';
+import { thrown } from '../support/thrown.js';
 import {
   adminOn,
   type BackendKind,
@@ -31,28 +32,18 @@ afterAll(closeFile);
 
 const hashed = (token: string) => `sha256:${createHash('sha256').update(token).digest('hex')}`;
 
-function optionError(fn: () => unknown): InvalidOptionError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionError);
-    return error as InvalidOptionError;
-  }
-  throw new Error('expected an InvalidOptionError');
-}
-
 const memoryLimiter = () => limiterOn('memory').limiter;
 
 describe('admin tokens at creation', () => {
   test('no token at all is an InvalidOptionError naming tokens and both variables, unless auth is off', () => {
     const limiter = memoryLimiter();
-    const error = optionError(() => createAdminHandler({ limiter, env: {} }));
+    const error = thrown(() => createAdminHandler({ limiter, env: {} }));
     expect(error.field).toBe('tokens');
     expect(error.message).toMatch(/DISTLIMITER_ADMIN_TOKEN/);
     expect(error.message).toMatch(/DISTLIMITER_ADMIN_READ_TOKEN/);
     expect(error.message).toMatch(/false/);
-    expect(optionError(() => createAdminHandler({ limiter, tokens: {} })).field).toBe('tokens');
-    expect(optionError(() => createAdminHandler({ limiter, tokens: { full: {}, read: {} } })).field).toBe(
+    expect(thrown(() => createAdminHandler({ limiter, tokens: {} })).field).toBe('tokens');
+    expect(thrown(() => createAdminHandler({ limiter, tokens: { full: {}, read: {} } })).field).toBe(
       'tokens',
     );
     expect(() => createAdminHandler({ limiter, tokens: false, env: {} })).not.toThrow();
@@ -61,38 +52,36 @@ describe('admin tokens at creation', () => {
   test('a malformed token is refused without the error ever quoting it', () => {
     const limiter = memoryLimiter();
     const secret = 'my secret token';
-    const spaced = optionError(() => createAdminHandler({ limiter, tokens: { full: { ops: secret } } }));
+    const spaced = thrown(() => createAdminHandler({ limiter, tokens: { full: { ops: secret } } }));
     expect(spaced.field).toBe('tokens.full.ops');
     expect(spaced.message).not.toContain(secret);
-    const badHash = optionError(() =>
+    const badHash = thrown(() =>
       createAdminHandler({ limiter, tokens: { read: { grafana: 'sha256:abc123' } } }),
     );
     expect(badHash.field).toBe('tokens.read.grafana');
     expect(badHash.message).not.toContain('abc123');
-    expect(
-      optionError(() => createAdminHandler({ limiter, tokens: { admin: { x: 'y' } } as never })).field,
-    ).toBe('tokens.admin');
-    expect(optionError(() => createAdminHandler({ limiter, tokens: { full: { 'a b': 'tok' } } })).field).toBe(
+    expect(thrown(() => createAdminHandler({ limiter, tokens: { admin: { x: 'y' } } as never })).field).toBe(
+      'tokens.admin',
+    );
+    expect(thrown(() => createAdminHandler({ limiter, tokens: { full: { 'a b': 'tok' } } })).field).toBe(
       'tokens.full',
     );
     expect(
-      optionError(() => createAdminHandler({ limiter, tokens: { full: { ops: 't1' }, read: { ops: 't2' } } }))
+      thrown(() => createAdminHandler({ limiter, tokens: { full: { ops: 't1' }, read: { ops: 't2' } } }))
         .field,
     ).toBe('tokens.read.ops');
   });
 
   test('other options are checked too', () => {
     const limiter = memoryLimiter();
-    expect(
-      optionError(() => createAdminHandler({ limiter, tokens: TOKENS, rate: '5/fortnight' })).field,
-    ).toBe('rate');
-    expect(
-      optionError(() => createAdminHandler({ limiter, tokens: TOKENS, tokns: {} } as never)).message,
-    ).toMatch(/did you mean "tokens"/);
-    expect(optionError(() => createAdminHandler({ limiter: {} as never, tokens: TOKENS })).field).toBe(
-      'limiter',
+    expect(thrown(() => createAdminHandler({ limiter, tokens: TOKENS, rate: '5/fortnight' })).field).toBe(
+      'rate',
     );
-    expect(optionError(() => createAdminHandler({ limiter, tokens: TOKENS, clock: 1 as never })).field).toBe(
+    expect(thrown(() => createAdminHandler({ limiter, tokens: TOKENS, tokns: {} } as never)).message).toMatch(
+      /did you mean "tokens"/,
+    );
+    expect(thrown(() => createAdminHandler({ limiter: {} as never, tokens: TOKENS })).field).toBe('limiter');
+    expect(thrown(() => createAdminHandler({ limiter, tokens: TOKENS, clock: 1 as never })).field).toBe(
       'clock',
     );
     expect(DEFAULT_ADMIN_RATE).toBe('60/minute');
