@@ -1,3 +1,4 @@
+import { CircuitBreaker } from '../backends/circuit-breaker.js';
 import { MemoryBackend } from '../backends/memory.js';
 import { RedisBackend } from '../backends/redis.js';
 import type { Backend } from '../backends/types.js';
@@ -10,16 +11,19 @@ const stores = new WeakMap<Backend, ControlStore>();
 
 /**
  * The control store that goes with a backend: on Redis for a RedisBackend (its client, bounded by its
- * timeoutMs), in this process's memory otherwise. Built once per backend.
+ * timeoutMs), also under a CircuitBreaker, in this process's memory otherwise. Built once per backend.
  */
 export function controlStoreOf(backend: Backend): ControlStore {
-  let store = stores.get(backend);
+  // A CircuitBreaker around a backend shares the inner backend's store: the state lives where it does.
+  let inner = backend;
+  while (inner instanceof CircuitBreaker) inner = inner.backend;
+  let store = stores.get(inner);
   if (store === undefined) {
     store =
-      backend instanceof RedisBackend
-        ? new RedisControlStore(backend.client, backend.timeoutMs)
-        : new MemoryControlStore(backend instanceof MemoryBackend ? backend.clock : undefined);
-    stores.set(backend, store);
+      inner instanceof RedisBackend
+        ? new RedisControlStore(inner.client, inner.timeoutMs)
+        : new MemoryControlStore(inner instanceof MemoryBackend ? inner.clock : undefined);
+    stores.set(inner, store);
   }
   return store;
 }

@@ -120,3 +120,18 @@ describe('memory control store expiry', () => {
     expect(await store.hashesRead(['h'])).toEqual([{}]);
   });
 });
+
+describe('controlStoreOf', () => {
+  test('a CircuitBreaker around a RedisBackend shares the Redis store; a MemoryBackend gets one in memory', async () => {
+    const { controlStoreOf } = await import('../../src/control/store-of.js');
+    const { CircuitBreaker, MemoryBackend, RedisBackend } = await import('../../src/index.js');
+    const redisBackend = new RedisBackend({ client, breaker: false });
+    const wrapped = new CircuitBreaker({ backend: redisBackend });
+    expect(controlStoreOf(wrapped)).toBe(controlStoreOf(redisBackend));
+    expect(controlStoreOf(wrapped).kind).toBe('redis');
+    const memory = new MemoryBackend();
+    expect(controlStoreOf(memory).kind).toBe('memory');
+    expect(controlStoreOf(memory)).toBe(controlStoreOf(memory));
+    await redisBackend.close();
+  });
+});
