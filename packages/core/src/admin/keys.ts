@@ -1,16 +1,15 @@
 import { sha256 } from '../key-names.js';
+import { digestInName } from '../policy/api-keys.js';
 import { isWellFormed } from '../well-formed.js';
 import { AdminHttpError } from './respond.js';
 
 // An API key in an admin path: the raw key or "sha256:<hex>" of it. Either way only its digest is used,
 // stored ("sha256:<hex>" in the overlay) and shown (a hint of 8 hex digits), never the raw key.
 
-const HASHED = /^sha256:([0-9a-fA-F]{64})$/;
-
 /** The SHA-256 (64 lowercase hex digits) of the key a path segment names; 400 when it cannot be a key. */
 export function digestOfKeyParam(param: string): string {
-  const hashed = HASHED.exec(param);
-  if (hashed !== null) return hashed[1]!.toLowerCase();
+  const hashed = digestInName(param);
+  if (hashed !== undefined) return hashed;
   if (param.toLowerCase().startsWith('sha256:')) {
     throw keyProblem('"sha256:" must be followed by the 64 hex digits of the key\'s SHA-256');
   }
@@ -28,7 +27,7 @@ export function keyHintOf(digest: string): string {
 
 /** The digest a `keys` name stands for (normally "sha256:<hex>" in the overlay, possibly a raw key). */
 export function digestOfKeyName(name: string): string {
-  return HASHED.exec(name)?.[1]?.toLowerCase() ?? sha256(name);
+  return digestInName(name) ?? sha256(name);
 }
 
 /** The hint of a `keys` name as the overlay holds it. */

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
+import { digestInName } from '../policy/api-keys.js';
 
 // Admin tokens: named, full (may write) or read (may only GET), given as values or as "sha256:<hex>" so a
 // configuration need not hold the secret. Only digests are kept; a presented token is hashed and compared
@@ -31,7 +32,6 @@ interface Entry {
   readonly digest: Buffer;
 }
 
-const HASHED = /^sha256:([0-9a-fA-F]{64})$/;
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 // The caller when authentication is turned off; writes are audited under this name.
 const NOBODY: AdminCaller = Object.freeze({ name: 'auth-off', access: 'full' });
@@ -131,15 +131,15 @@ function entryOf(name: string, access: AdminAccess, token: unknown, field: strin
       'a token without spaces, or "sha256:" and the 64 hex digits of its SHA-256',
     );
   }
-  const hashed = HASHED.exec(token);
-  if (hashed === null && token.toLowerCase().startsWith('sha256:')) {
+  const hashed = digestInName(token);
+  if (hashed === undefined && token.toLowerCase().startsWith('sha256:')) {
     throw new InvalidOptionError(
       field,
       '(not shown)',
       '"sha256:" followed by 64 hex digits, or the token itself',
     );
   }
-  const digest = hashed === null ? digestOf(token) : Buffer.from(hashed[1]!.toLowerCase(), 'hex');
+  const digest = hashed === undefined ? digestOf(token) : Buffer.from(hashed, 'hex');
   return { name, access, digest };
 }
 

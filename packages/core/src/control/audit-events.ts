@@ -1,3 +1,4 @@
+import { digestInName } from '../policy/api-keys.js';
 import { createHash } from 'node:crypto';
 
 // The audit events' types, and the one gate every event passes before anyone sees it: fields are copied
@@ -72,7 +73,6 @@ export function keyHint(rawKey: string): string {
 
 // What keyHint gives: up to 4 characters, "…", 8 hex digits.
 const HINT = /^[\s\S]{0,4}…[0-9a-f]{8}$/u;
-const KEY_HASH = /^sha256:[0-9a-fA-F]{64}$/;
 
 /** A key as an admin path names it (raw or `sha256:<hex>`), reduced to a hint. */
 function hintOfPathKey(segment: string): string {
@@ -83,7 +83,8 @@ function hintOfPathKey(segment: string): string {
     // Not valid percent-encoding: hinted as it came.
   }
   if (HINTED.test(key)) return key;
-  return KEY_HASH.test(key) ? `sha256:${key.slice(7, 15).toLowerCase()}…` : keyHint(key);
+  const digest = digestInName(key);
+  return digest === undefined ? keyHint(key) : `sha256:${digest.slice(0, 8)}…`;
 }
 
 // A segment that is a hint already (a record read back is checked again): left as it is, not hinted twice.

@@ -4,6 +4,7 @@ import type { Decision } from '../decision.js';
 import { BackendError, type InvalidConfigError, InvalidOptionError } from '../errors.js';
 import { checkScope, routeScope } from '../key-names.js';
 import type { LimitOptions, RateLimiter } from '../limiter.js';
+import { digestInName } from '../policy/api-keys.js';
 import { KeyStore } from '../policy/key-store.js';
 import { Callbacks, toError } from './callbacks.js';
 import { ClientKeys } from './client-key.js';
@@ -439,7 +440,7 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
   tierOfKey(key: string): { tier: string; identity: string } | undefined {
     const snapshot = this.source?.current();
     if (snapshot === undefined) return undefined;
-    const hex = /^sha256:([0-9a-f]{64})$/.exec(key)?.[1];
+    const hex = digestInName(key);
     return hex === undefined ? snapshot.tierOfKey(key) : snapshot.tierOfDigest(hex);
   }
 

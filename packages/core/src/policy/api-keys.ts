@@ -12,6 +12,16 @@ import { closest } from './known-keys.js';
 export const SHA256_PREFIX = 'sha256:';
 
 const DIGEST = /^[0-9a-f]{64}$/;
+const HASHED_NAME = /^sha256:([0-9a-fA-F]{64})$/;
+
+/**
+ * The digest a `sha256:<hex>` name holds, lower-cased; undefined when `name` is not of that form. The one
+ * reading of the form for keys in overlays, admin paths and tokens alike (the `keys` table of a document is
+ * stricter: it refuses upper-case digits, see digestOf).
+ */
+export function digestInName(name: string): string | undefined {
+  return HASHED_NAME.exec(name)?.[1]?.toLowerCase();
+}
 
 /**
  * The SHA-256 of an API key (its UTF-8 bytes) as 64 lowercase hex digits. Write `"sha256:" + sha256Hex(key)`

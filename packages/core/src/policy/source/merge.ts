@@ -1,5 +1,6 @@
 import { type ConfigProblem, InvalidConfigError } from '../../errors.js';
 import { sha256 } from '../../key-names.js';
+import { digestInName } from '../api-keys.js';
 import type { ConfigDocument } from '../config/document.js';
 import { formatPath } from '../config/problems.js';
 import { checkConfig } from '../config/validate.js';
@@ -21,11 +22,9 @@ export interface Merged {
   readonly nextExpiry: number | undefined;
 }
 
-const HASHED = /^sha256:([0-9a-f]{64})$/;
-
 /** The SHA-256 a `keys` name stands for: the hex of a hashed name, the hash of a raw one. */
 function digestOfName(name: string): string {
-  return HASHED.exec(name)?.[1] ?? sha256(name);
+  return digestInName(name) ?? sha256(name);
 }
 
 // The base's key names by digest, hashed once per base document (a reload brings a new one).
