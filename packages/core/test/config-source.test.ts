@@ -9,7 +9,6 @@ import {
   createConfigSource,
   isConfigSource,
 } from '../src/policy/source/config-source.js';
-import { configFromEnv } from '../src/policy/source/env.js';
 import { type Doc, issueDocument } from './support/config-document.js';
 import {
   nextEvent,
@@ -161,18 +160,6 @@ describe('configSourceOf and isConfigSource', () => {
       const error = thrown(() => configSourceOf(bad as never, 'rateLimit.config'));
       expect(error.field).toBe('rateLimit.config');
     }
-  });
-});
-
-describe('configFromEnv', () => {
-  it('reads DISTLIMITER_CONFIG as a file path or an inline document, and nothing when unset', () => {
-    expect(configFromEnv({})).toBeUndefined();
-    const fromFile = configFromEnv({ DISTLIMITER_CONFIG: fileOf(issueDocument()) })!;
-    open.push(fromFile);
-    const inline = configFromEnv({ DISTLIMITER_CONFIG: JSON.stringify(issueDocument()) })!;
-    open.push(inline);
-    expect(inline.current().version).toBe(fromFile.current().version);
-    expect(() => configFromEnv({ DISTLIMITER_CONFIG: '{"version": 2}' })).toThrow(InvalidConfigError);
   });
 });
 

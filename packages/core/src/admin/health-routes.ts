@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fixedWindow } from '../algorithms/fixed-window.js';
-import { CircuitBreaker } from '../backends/circuit-breaker.js';
+import { innermostBackend } from '../backends/circuit-breaker.js';
 import { MemoryBackend } from '../backends/memory.js';
 import { RedisBackend } from '../backends/redis.js';
 import type { Backend } from '../backends/types.js';
@@ -15,8 +15,7 @@ import type { Route } from './router.js';
 
 /** What the backend is: its kind (under any CircuitBreaker) and where decisions run now. */
 function backendKind(backend: Backend): 'redis' | 'memory' | 'other' {
-  let b: Backend = backend;
-  while (b instanceof CircuitBreaker) b = b.backend;
+  const b = innermostBackend(backend);
   return b instanceof RedisBackend ? 'redis' : b instanceof MemoryBackend ? 'memory' : 'other';
 }
 

@@ -356,3 +356,10 @@ function isOutage(error: unknown): boolean {
 function bucketOf(slot: number): number {
   return ((slot % WINDOW_BUCKETS) + WINDOW_BUCKETS) % WINDOW_BUCKETS;
 }
+
+/** The backend under any CircuitBreakers wrapped around it: where the state actually lives. */
+export function innermostBackend(backend: Backend): Backend {
+  let b = backend;
+  while (b instanceof CircuitBreaker) b = b.backend;
+  return b;
+}

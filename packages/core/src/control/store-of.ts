@@ -1,4 +1,4 @@
-import { CircuitBreaker } from '../backends/circuit-breaker.js';
+import { innermostBackend } from '../backends/circuit-breaker.js';
 import { MemoryBackend } from '../backends/memory.js';
 import { RedisBackend } from '../backends/redis.js';
 import type { Backend } from '../backends/types.js';
@@ -15,8 +15,7 @@ const stores = new WeakMap<Backend, ControlStore>();
  */
 export function controlStoreOf(backend: Backend): ControlStore {
   // A CircuitBreaker around a backend shares the inner backend's store: the state lives where it does.
-  let inner = backend;
-  while (inner instanceof CircuitBreaker) inner = inner.backend;
+  const inner = innermostBackend(backend);
   let store = stores.get(inner);
   if (store === undefined) {
     store =
