@@ -5,6 +5,7 @@ import { Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { composeScript, paramArgs, REPLY_KEPT_MS, type Script } from './lua.js';
+import { NodePipelines, slotOf, turnedAway } from './node-pipelines.js';
 import { type Client, isReady } from './redis-connection.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
@@ -56,9 +57,13 @@ interface SpaceScript {
   readonly params: readonly string[];
 }
 
-/** Decisions waiting to be sent together for one keyspace, and then in flight. */
+/** Decisions waiting to be sent together for one keyspace (and on a Cluster one hash slot), then in flight. */
 interface Batch {
   readonly space: Keyspace;
+  // The hash slot of every key in it on a Cluster; 0 on a standalone server.
+  readonly slot: number;
+  // Sent through the Cluster (which follows redirections) rather than straight to the node serving the slot.
+  readonly viaCluster?: boolean;
   readonly keys: string[];
   readonly args: (number | string)[];
   readonly waiters: Waiter[];
@@ -78,10 +83,17 @@ const MAX_BATCH = 256;
 const OFFSET_HOLD_MS = 5000;
 
 /**
- * Runs decisions on one connection: batches them per keyspace into one script call, bounds every caller
- * by `timeoutMs`, hands the script the deadline on Redis's clock so that nothing runs after its caller was
- * answered, and re-sends a batch whose connection dropped (the script answers a re-send from the reply it
- * kept, so nothing runs twice). Standalone only batches; on a Cluster every call is its own batch.
+ * For the bench's baseline only (not exported by the package): a Cluster backend built while `oneCallEach`
+ * is set sends every decision as its own call through the Cluster, as before per-slot batching.
+ */
+export const clusterBaseline = { oneCallEach: false };
+
+/**
+ * Runs decisions on one connection: batches them per keyspace (on a Cluster, per keyspace and hash slot)
+ * into one script call, bounds every caller by `timeoutMs`, hands the script the deadline on Redis's clock
+ * so that nothing runs after its caller was answered, and on a standalone server re-sends a batch whose
+ * connection dropped (the script answers a re-send from the reply it kept, so nothing runs twice). On a
+ * Cluster the batches for one master go out in one pipeline written straight to it (NodePipelines).
  */
 export class RedisDecisions implements Backend {
   /**
@@ -94,11 +106,17 @@ export class RedisDecisions implements Backend {
   private readonly unknown: UnknownFate[] = [];
   private readonly deadlines: Deadlines;
   private readonly scripts = new WeakMap<Keyspace, SpaceScript>();
-  private readonly pending = new Map<Keyspace, Batch>();
+  // Batches being filled, by keyspace and hash slot (always 0 on a standalone server).
+  private readonly pending = new Map<Keyspace, Map<number, Batch>>();
   private readonly batching: boolean;
-  // Whether batches carry a reply key, which makes re-sends safe. Not on a Cluster: while a slot migrates,
-  // a script whose keys are partly missing there (the reply key always is) is refused with TRYAGAIN until
-  // the move ends. There a batch is never re-sent, and a lost reply counts as unverified.
+  // On a Cluster (but for the bench's baseline), the per-node pipelines batches go out in.
+  private readonly nodes: NodePipelines | undefined;
+  // Whether batches carry a reply key, which makes re-sends safe. Not on a Cluster, even though a reply key
+  // tagged like the batch's first key would share its slot: while a slot migrates, a script with some of
+  // its keys missing on the source (the reply key always is, being new) is refused with TRYAGAIN until the
+  // move ends, where today's call, whose state keys are all there, runs on the source. So every decision
+  // of a migrating slot would wait out the move, mostly past its deadline. There a batch is never re-sent,
+  // and a lost reply counts as unverified.
   private readonly keepsReplies: boolean;
   private readonly late: () => Error;
   // Redis's clock minus performance.now(), a lower bound (see calibrate); NaN until the first sample.
@@ -122,8 +140,11 @@ export class RedisDecisions implements Backend {
   ) {
     this.deadlines = new Deadlines(timeoutMs);
     this.late = () => new BackendTimeoutError(timeoutMs);
-    this.batching = connection.isCluster !== true;
-    this.keepsReplies = this.batching;
+    const cluster = connection.isCluster === true;
+    this.nodes =
+      cluster && !clusterBaseline.oneCallEach ? new NodePipelines(connection as Cluster) : undefined;
+    this.batching = !cluster || this.nodes !== undefined;
+    this.keepsReplies = !cluster;
     connection.on('ready', this.onReady);
     if (isReady(connection)) this.onReady();
     // A Cluster's clocks are read on a timer (a standalone server's are sampled from every reply).
@@ -145,10 +166,17 @@ export class RedisDecisions implements Backend {
     const answer = new Promise<StepOutcome[]>((resolve, reject) => {
       waiter = { resolve, reject, peek, answered: false, token, started };
     });
-    let batch = this.pending.get(space);
+    // Every key of one client key is in one slot (its `{...}` tag), so the first one names the slot.
+    const slot = this.nodes === undefined ? 0 : slotOf(keys[0]!);
+    let slots = this.pending.get(space);
+    if (slots === undefined) {
+      slots = new Map();
+      this.pending.set(space, slots);
+    }
+    let batch = slots.get(slot);
     if (batch === undefined) {
-      batch = { space, keys: [], args: [], waiters: [], deadline: performance.now() + this.timeoutMs };
-      this.pending.set(space, batch);
+      batch = { space, slot, keys: [], args: [], waiters: [], deadline: performance.now() + this.timeoutMs };
+      slots.set(slot, batch);
       // Every decision asked for until the current burst of callbacks and promise reactions is over
       // joins this batch: one script call, one round trip, for all of them.
       if (this.batching) process.nextTick(this.flushBatch, batch);
@@ -280,8 +308,9 @@ export class RedisDecisions implements Backend {
   private readonly flushBatch = (batch: Batch): void => this.flush(batch);
 
   private flush(batch: Batch): void {
-    if (this.pending.get(batch.space) !== batch) return;
-    this.pending.delete(batch.space);
+    const slots = this.pending.get(batch.space);
+    if (slots?.get(batch.slot) !== batch) return;
+    slots.delete(batch.slot);
     const script = this.scriptFor(batch.space);
     if (this.keepsReplies) {
       batch.keys.push(`${batch.keys[0]}~${this.batchTag}.${(this.batchCount++).toString(36)}`);
@@ -333,9 +362,21 @@ export class RedisDecisions implements Backend {
     const replies = this.keepsReplies ? (batch.sent ? 2 : 1) : 0;
     const args = [this.clock ? this.clock() : '', deadline, replies, ...script.params, ...batch.args];
     batch.sent = true;
-    this.call(script.script, batch.keys, args).then(
+    const node = batch.viaCluster ? undefined : this.nodes?.nodeFor(batch.slot);
+    const reply = node
+      ? this.nodes!.evalsha(node, script.script.sha, batch.keys, args)
+      : this.call(script.script, batch.keys, args);
+    reply.then(
       (raw) => this.answer(batch, raw),
       (error: unknown) => {
+        // Turned away unrun by the node (the slot moved or is moving, no script there yet): sent again the
+        // way it was before per-slot batching, one call per client key through the Cluster, which follows
+        // redirections. Several client keys in one script would be refused TRYAGAIN for as long as their
+        // slot migrates, as soon as some of their keys have moved and others not.
+        if (node && turnedAway(error)) {
+          for (const part of perClientKey(batch)) this.run(part, script);
+          return;
+        }
         // A dropped connection may or may not have run the batch: sending it again is safe (the script
         // answers from the reply it kept), and it is worth it while the callers still wait.
         if (this.keepsReplies && !isReplyError(error) && !this.closed && performance.now() < batch.deadline) {
@@ -416,6 +457,26 @@ export function wrap(error: unknown): BackendError {
   return new BackendError(`Redis call failed: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,
   });
+}
+
+// A batch (without a reply key) split into one batch per client key, in the order of their decisions.
+function perClientKey(batch: Batch): Batch[] {
+  const n = batch.waiters.length;
+  const keysEach = batch.keys.length / n;
+  const argsEach = batch.args.length / n;
+  const parts = new Map<string, Batch>();
+  for (let d = 0; d < n; d++) {
+    const first = batch.keys[d * keysEach]!;
+    let part = parts.get(first);
+    if (part === undefined) {
+      part = { ...batch, viaCluster: true, keys: [], args: [], waiters: [] };
+      parts.set(first, part);
+    }
+    part.keys.push(...batch.keys.slice(d * keysEach, (d + 1) * keysEach));
+    part.args.push(...batch.args.slice(d * argsEach, (d + 1) * argsEach));
+    part.waiters.push(batch.waiters[d]!);
+  }
+  return [...parts.values()];
 }
 
 // How many decisions of a batch could charge (peeks never do).
