@@ -13,13 +13,16 @@ export interface StepDefinition {
   params: readonly number[];
   lua: string;
   fn: StepFn;
+  /** The step on a state only the memory backend keeps (see AlgorithmStep.memoryStep); unset: `fn`. */
+  memoryFn?: StepFn;
   /** How the parameters divide among instances (the local fallback); unset: the step is not shared. */
   share?: ShareFn;
 }
 
 /** Builds a single-step algorithm, usable alone or as a member of `hybrid`. */
 export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
-  const { fn, params } = def;
+  const { fn, memoryFn, params } = def;
+  const step = (s: number[] | undefined, now: number, cost: number) => fn(params, s, now, cost);
   const algorithm = {
     name: def.name,
     id: def.id,
@@ -27,7 +30,11 @@ export function defineStep(def: StepDefinition): Algorithm & AlgorithmStep {
     windowMs: def.windowMs,
     params: Object.freeze([...params]),
     lua: def.lua,
-    step: (s: number[] | undefined, now: number, cost: number) => fn(params, s, now, cost),
+    step,
+    memoryStep:
+      memoryFn === undefined
+        ? step
+        : (s: number[] | undefined, now: number, cost: number) => memoryFn(params, s, now, cost),
     share: def.share && ((n: number): AlgorithmStep => defineStep({ ...def, ...def.share!(params, n) })),
   } as unknown as Algorithm & AlgorithmStep;
   (algorithm as { members: readonly AlgorithmStep[] }).members = Object.freeze([algorithm]);

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { defineStep } from './define.js';
 import { windowShare } from './share.js';
+import { slidingLogMemoryStep } from './sliding-log-memory.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
 
@@ -79,6 +80,7 @@ export function slidingLog(options: string | WindowOptions): Algorithm & Algorit
     params: [limit, windowMs],
     lua: LUA,
     fn: step,
+    memoryFn: slidingLogMemoryStep,
     share: windowShare,
   });
 }

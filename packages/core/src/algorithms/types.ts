@@ -46,6 +46,11 @@ export interface AlgorithmStep {
    * state, whatever the parameters: a key never gains or loses anything by being dropped on time.
    */
   step(state: number[] | undefined, now: number, cost: number): StepResult;
+  /**
+   * The step the memory backend runs, when it keeps a state of its own that `step` and Lua never see (the
+   * sliding log keeps a running count): exactly `step`'s outcomes. Absent: the memory backend runs `step`.
+   */
+  memoryStep?(state: number[] | undefined, now: number, cost: number): StepResult;
   /** This step cut to one instance's share of `instances` (the local fallback; see `shareOf`). */
   share?(instances: number): AlgorithmStep;
 }

@@ -1,4 +1,4 @@
-import type { StepOutcome, StepResult } from '../algorithms/types.js';
+import type { AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveIntegerOr } from '../policy/validate.js';
@@ -25,6 +25,11 @@ class Entry {
     public state: number[],
     public expiresAt: number,
   ) {}
+}
+
+// Runs a member's step on the state this backend keeps for it: its memoryStep when it has one.
+function stepOf(m: AlgorithmStep, state: number[] | undefined, now: number, cost: number): StepResult {
+  return m.memoryStep !== undefined ? m.memoryStep(state, now, cost) : m.step(state, now, cost);
 }
 
 // Expired entries are dropped lazily: on read, and a few at a time from the LRU end on each write.
@@ -77,7 +82,7 @@ export class MemoryBackend implements Backend {
       const e = this.live(table, key, now);
       // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
       const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
-      const r = members[0]!.step(state, now, cost);
+      const r = stepOf(members[0]!, state, now, cost);
       if (r.allowed ? !peek : e !== undefined) this.store(table, key, e, r, now);
       return [r];
     }
@@ -85,7 +90,7 @@ export class MemoryBackend implements Backend {
     let all = true;
     for (let i = 0; i < members.length; i++) {
       // Copies: a member may write its admitted state in place, yet another member may still refuse.
-      const r = members[i]!.step(this.live(this.table(names[i]!), key, now)?.state.slice(), now, cost);
+      const r = stepOf(members[i]!, this.live(this.table(names[i]!), key, now)?.state.slice(), now, cost);
       results.push(r);
       if (!r.allowed) all = false;
     }
