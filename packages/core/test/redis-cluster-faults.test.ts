@@ -7,6 +7,7 @@ import {
   type RedisClusterInstance,
   reportFigure,
   startRedisCluster,
+  storedState,
 } from './support/testkit.js';
 
 // Real faults on a 3-master, 3-replica cluster of our own (issue 10): a master SIGKILLed and a slot moved
@@ -193,14 +194,14 @@ class Load {
   }
 }
 
-/** The fixedWindow count stored for each key (state "windowEnd:count"; 0 when absent). */
+/** The fixedWindow count stored for each key (state [windowEnd, count]; 0 when absent). */
 async function storedCounts(cluster: Cluster, limiter: RateLimiter, keys: readonly string[]) {
   const counts = new Map<string, number>();
   await Promise.all(
     keys.map(async (key) => {
-      const raw = await cluster.get(limiter.keysFor(key)[0]!);
-      if (raw !== null && !/^\d+:\d+$/.test(raw)) throw new Error(`unexpected state ${raw} for ${key}`);
-      counts.set(key, raw === null ? 0 : Number(raw.split(':')[1]));
+      const state = await storedState(cluster, limiter.keysFor(key)[0]!);
+      if (state !== null && state.length !== 2) throw new Error(`unexpected state ${state} for ${key}`);
+      counts.set(key, state === null ? 0 : state[1]!);
     }),
   );
   return counts;

@@ -14,7 +14,13 @@ import {
 import { composeScript } from '../src/backends/lua.js';
 import { FakeClock } from './support/clock.js';
 import { DB, pollUntil } from './support/redis.js';
-import { flushTestRedis, type RedisInstance, redisUrlForTests, startRedis } from './support/testkit.js';
+import {
+  flushTestRedis,
+  type RedisInstance,
+  redisUrlForTests,
+  startRedis,
+  storedState,
+} from './support/testkit.js';
 
 let client: Redis;
 beforeAll(async () => {
@@ -90,10 +96,10 @@ describe('time', () => {
     const after = await redisNow(client);
     const stamps = [
       // The fixed window stores its end: the request's time plus the window.
-      Number((await client.get(fixed.keysFor('k')[0]!))!.split(':')[0]) - 60_000,
-      Number((await client.get(bucket.keysFor('k')[0]!))!.split(':')[1]),
+      (await storedState(client, fixed.keysFor('k')[0]!))![0]! - 60_000,
+      (await storedState(client, bucket.keysFor('k')[0]!))![1]!,
       // GCRA stores the theoretical arrival time: now plus one emission interval (12 s).
-      Number((await client.get(cell.keysFor('k')[0]!))!.split(':')[0]) - 12_000,
+      (await storedState(client, cell.keysFor('k')[0]!))![0]! - 12_000,
     ];
     for (const stamp of stamps) {
       expect(stamp).toBeGreaterThanOrEqual(before);
@@ -109,7 +115,7 @@ describe('time', () => {
       prefix: 'injected',
     });
     await limiter.limit('k');
-    expect(await client.get(limiter.keysFor('k')[0]!)).toBe('183456:1');
+    expect(await storedState(client, limiter.keysFor('k')[0]!)).toEqual([183456, 1]);
   });
 });
 
@@ -159,6 +165,26 @@ describe('failures', () => {
     expect((error as BackendError).code).toBe('ERR_DL_BACKEND');
     expect((error as BackendError).cause).toBeInstanceOf(Error);
     expect(String((error as BackendError).cause)).toMatch(/WRONGTYPE/);
+  });
+});
+
+describe('stored states', () => {
+  it('packs a fixed window in 88 bytes per key and goes on counting a state written as digits', async () => {
+    const limiter = new RateLimiter({
+      algorithm: fixedWindow('10/minute'),
+      backend: new RedisBackend({ client }),
+      prefix: 'dl',
+    });
+    await limiter.limit('abcdefghij');
+    const [key] = limiter.keysFor('abcdefghij');
+    expect(key).toBe('dl:{abcdefghij}:fw');
+    expect((await storedState(client, key!))?.[1]).toBe(1);
+    expect(await client.memory('USAGE', key!)).toBeLessThanOrEqual(88);
+    // A key an earlier version wrote ("<window end>:<count>") keeps its window and count.
+    const end = (await redisNow(client)) + 30_000;
+    await client.set(key!, `${end}:7`, 'PX', 30_000);
+    expect(await limiter.limit('abcdefghij')).toMatchObject({ allowed: true, remaining: 2 });
+    expect(await storedState(client, key!)).toEqual([end, 8]);
   });
 });
 
@@ -212,7 +238,7 @@ describe('exact integers', () => {
     });
     expect(await limiter.limit('k', { cost: burst - 1 })).toMatchObject({ allowed: true, remaining: 1 });
     const key = limiter.keysFor('k')[0]!;
-    expect(await client.get(key)).toBe(`${clock.now + burst - 1}:0:1:1`);
+    expect(await storedState(client, key)).toEqual([clock.now + burst - 1, 0, 1, 1]);
     expect(await client.pttl(key)).toBeGreaterThan(burst - 1 - 60_000);
     expect(await limiter.limit('k', { cost: 2 })).toMatchObject({ allowed: false, retryAfterMs: 1 });
   });

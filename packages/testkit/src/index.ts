@@ -23,6 +23,7 @@ export {
   NotHarnessRedisError,
 } from './redis-guard.js';
 export * from './redis-faults.js';
+export { storedState } from './stored-state.js';
 export { failOnStrayOutput } from './stray-output.js';
 
 /**

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { sleep } from './probe.js';
+import { storedState } from './stored-state.js';
 import { DATA_DIR_PREFIX, type RedisInstance, startRedis } from './redis-server.js';
 
 export { sleep } from './probe.js';
@@ -83,11 +84,10 @@ export async function startFaultyRedis(options: FaultyRedisOptions = {}): Promis
     kill: () => server.stop(),
     restart: () => server.restart(),
     async fixedWindowCount(key) {
-      const raw = await admin.get(key);
-      if (raw === null) return 0;
-      const parts = raw.split(':');
-      if (parts.length !== 2) throw new Error(`${key} does not hold a fixedWindow state: ${raw}`);
-      return Number(parts[1]);
+      const state = await storedState(admin, key);
+      if (state === null) return 0;
+      if (state.length !== 2) throw new Error(`${key} does not hold a fixedWindow state: ${state}`);
+      return state[1]!;
     },
     async close() {
       admin.disconnect();

@@ -11,10 +11,15 @@ export interface Script {
 // on the backend's clock, which the server's clock is mapped onto with at most a round trip of slack.
 export const REPLY_KEPT_MS = 1000;
 
-// Shared by every script. States are stored as ':'-joined integers formatted with %d, because tostring()
-// would print 14 significant digits and silently round large values.
-const PRELUDE = `local function decode(raw)
+// Shared by every script. A state (a few integers) is stored packed with cmsgpack: C both ways, exact for
+// integers, and short: a fixed window's [end, count] takes 11 bytes where ':'-joined digits took 15, which
+// puts the value in a smaller allocation (88 bytes per key in MEMORY USAGE, not 104). A state written by
+// an earlier version (digits joined by ':') still reads: a packed array starts with a byte of 0x90 or more,
+// a digit string with a digit or '-'.
+const PRELUDE = `local unpack_state, pack_state = cmsgpack.unpack, cmsgpack.pack
+local function decode(raw)
   if not raw then return nil end
+  if string.byte(raw, 1) >= 144 then return unpack_state(raw) end
   local s, i, n = {}, 1, 1
   while true do
     local j = string.find(raw, ':', i, true)
@@ -24,14 +29,7 @@ const PRELUDE = `local function decode(raw)
     i = j + 1
   end
 end
-local FORMATS = {'%d', '%d:%d', '%d:%d:%d', '%d:%d:%d:%d'}
-local function encode(s)
-  local n = #s
-  if n >= 1 and n <= 4 then return string.format(FORMATS[n], unpack(s)) end
-  local parts = {}
-  for i = 1, n do parts[i] = string.format('%d', s[i]) end
-  return table.concat(parts, ':')
-end
+local encode = pack_state
 local t = redis.call('TIME')
 local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now = tonumber(ARGV[1]) or rnow

@@ -10,4 +10,5 @@ export {
   reportFigure,
   startRedis,
   startRedisCluster,
+  storedState,
 } from '../../../testkit/src/index.js';
