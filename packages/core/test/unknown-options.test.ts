@@ -28,7 +28,7 @@ describe('unknown options are refused with a suggestion, like the HTTP options',
     expect(e.field).toBe('clok');
     expect(e.message).toContain('did you mean "clock"');
     expect(thrown(() => new RedisBackend({ url: 'redis://x' } as never)).message).toContain(
-      'known options: client, timeoutMs, breaker, instances, heartbeatMs, heartbeatKey, ownConnection, clock',
+      'known options: client, timeoutMs, breaker, instances, heartbeatMs, heartbeatKey, ownConnection, denyCache, clock',
     );
   });
 

@@ -6,6 +6,7 @@ import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { positiveInteger, positiveIntegerOr } from '../policy/validate.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { type Client, connectUrl, duplicateOf, isReady } from './redis-connection.js';
+import { DenyCache, type DenyCacheCounters } from './deny-cache.js';
 import { type DecisionCounters, RedisDecisions } from './redis-decisions.js';
 import { Heartbeat } from './redis-heartbeat.js';
 import type { Backend, BackendHealth, Clock, Keyspace } from './types.js';
@@ -42,6 +43,8 @@ export interface RedisBackendOptions {
    * false runs them on the client as it is, whose offline queue and re-sends then apply.
    */
   ownConnection?: boolean;
+  /** Whether refusals are remembered in process until Redis said they end, sparing Redis a client hammering past its limit (default true). */
+  denyCache?: boolean;
   /**
    * Time source in ms. Leave unset in production: time then comes from the Redis server (`TIME`), so app
    * servers with skewed clocks agree. Set it only to make tests exact.
@@ -58,6 +61,7 @@ export const REDIS_BACKEND_OPTION_KEYS = keysOf<RedisBackendOptions>()([
   'heartbeatMs',
   'heartbeatKey',
   'ownConnection',
+  'denyCache',
   'clock',
 ]);
 
@@ -74,7 +78,7 @@ export interface RedisBackendEvents {
 }
 
 /** What RedisBackend's `health()` reports: the breaker's, plus the mode, the fleet and the decision path's counts. */
-export interface RedisBackendHealth extends BackendHealth, DecisionCounters {
+export interface RedisBackendHealth extends BackendHealth, DecisionCounters, DenyCacheCounters {
   /** Where limiters decide: on Redis, or (breaker not closed) by their onBackendError, 'local' in memory. */
   mode: 'redis' | 'local';
   /** Instances sharing this Redis: configured, or learned from heartbeats (the local fallback divides by it). */
@@ -122,6 +126,8 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   /** The built-in breaker, or undefined with `breaker: false`. */
   readonly breaker: CircuitBreaker | undefined;
   private readonly decisions: RedisDecisions;
+  // Undefined with `denyCache: false`.
+  private readonly denyCache: DenyCache | undefined;
   private readonly guarded: Backend;
   private heartbeat: Heartbeat | undefined;
   private readonly heartbeatKey: string | undefined;
@@ -176,6 +182,10 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (typeof ownConnection !== 'boolean') {
       throw new InvalidOptionError('ownConnection', ownConnection, 'true or false');
     }
+    const denyCache = o.denyCache === undefined ? true : o.denyCache;
+    if (typeof denyCache !== 'boolean') {
+      throw new InvalidOptionError('denyCache', denyCache, 'true or false');
+    }
 
     this.client = typeof client === 'string' ? connectUrl(client) : client;
     // The connection is ours to close when it is not the client the user handed over.
@@ -194,6 +204,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     }
     this.connection.on('ready', this.onReady);
     this.decisions = new RedisDecisions(this.connection, this.timeoutMs, o.clock as Clock | undefined);
+    if (denyCache) this.denyCache = new DenyCache(this.connection, o.clock as Clock | undefined);
     if (breakerOptions === false) {
       this.guarded = this.decisions;
     } else {
@@ -231,12 +242,14 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
   ): readonly StepOutcome[] | Promise<readonly StepOutcome[]> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
     // The breaker runs inline in the decision path (see RedisDecisions.breaker).
-    return this.decisions.evaluate(space, key, cost, peek);
+    if (this.denyCache === undefined) return this.decisions.evaluate(space, key, cost, peek);
+    return this.denyCache.evaluate(this.decide, space, key, cost, peek);
   }
 
   delete(space: Keyspace, key: string): void | Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('RedisBackend'));
-    return this.guarded.delete(space, key);
+    if (this.denyCache === undefined) return this.guarded.delete(space, key);
+    return this.denyCache.forgetAfter(key, this.guarded.delete(space, key));
   }
 
   /**
@@ -276,6 +289,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
       instances: this.instanceCount(),
       connected: isReady(this.connection),
       ...this.decisions.counters,
+      deniedLocally: this.denyCache?.counters.deniedLocally ?? 0,
     };
   }
 
@@ -285,6 +299,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     clearTimeout(this.pingTimer);
     await this.heartbeat?.stop();
     await this.decisions.close();
+    this.denyCache?.close();
     this.connection.off('ready', this.onReady);
     if (this.ownsConnection) await closeConnection(this.connection);
   }
@@ -319,6 +334,10 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     };
     this.pingTimer = setTimeout(tick, PING_EVERY_MS).unref();
   }
+
+  // The deny cache's way to Redis, bound once rather than per call.
+  private readonly decide = (space: Keyspace, key: string, cost: number, peek: boolean) =>
+    this.decisions.evaluate(space, key, cost, peek);
 
   private readonly onReady = (): void => {
     this.down = false;
