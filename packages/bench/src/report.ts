@@ -1,3 +1,4 @@
+import { ABUSE } from './core/deny.js';
 import type { CoreResults } from './core/run.js';
 import { SCENARIOS, type FaultsResults } from './faults/run.js';
 import type { HttpResults } from './http/run.js';
@@ -67,6 +68,7 @@ export function coreMarkdown(r: CoreResults): string {
       ]),
     ),
   );
+  out.push(abuseMarkdown(r));
   const peerRedis = r.redisMemory.find((m) => m.side === PEER);
   const peerHeap = r.heap.find((h) => h.side === PEER);
   const withRatio = (value: number, peer: number | undefined) =>
@@ -97,6 +99,31 @@ export function coreMarkdown(r: CoreResults): string {
     ),
   );
   return out.join('\n');
+}
+
+// The abusive-client rows: ratios against the peer with its in-memory block, the closest feature it has.
+function abuseMarkdown(r: CoreResults): string {
+  const { plan } = r;
+  const peer = r.abusiveClient.find((s) => s.side === `${PEER}, inMemoryBlockOnConsumed`);
+  const against = (value: number, of: number | undefined) =>
+    of === undefined ? fmtInt(value) : `${fmtInt(value)} (${fmtRatio(ratio(value, of))})`;
+  const calls = (n: number) => (n < 10 ? n.toFixed(2) : fmtInt(n));
+  return [
+    `\n### An abusive client, Redis backend\n\nOne key, limited to ${ABUSE.limit} per hour, hammered with ` +
+      `${ABUSE.inFlight} decisions in flight; each side on an ioredis client of its own to the same ` +
+      `redis-server. Commands sent to Redis (script calls, clock reads, the reset channel; not the ` +
+      `commands a script runs) counted by \`INFO commandstats\` over each round. Median of ` +
+      `${plan.redis.rounds} alternating rounds of ${seconds(plan.redis.roundMs)}; ratio to ${PEER} with ` +
+      '`inMemoryBlockOnConsumed` in parentheses.\n',
+    table(
+      ['side', 'decisions/s', 'Redis commands per 1,000 decisions'],
+      r.abusiveClient.map((s) => [
+        s.side,
+        against(s.rate, s === peer ? undefined : peer?.rate),
+        calls(s.calls),
+      ]),
+    ),
+  ].join('\n');
 }
 
 /** The bars Part A must clear. */

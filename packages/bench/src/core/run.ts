@@ -2,6 +2,7 @@ import type { RoundPlan } from '../alternate.js';
 import { runChild } from '../child.js';
 import { median, ratio } from '../stats.js';
 import { ALGORITHMS } from './algorithms.js';
+import { type AbuseSide, abusiveClient } from './deny.js';
 import type { HeapChildResult } from './heap-child.js';
 import type { MemoryChildResult } from './memory-child.js';
 import { type RedisMemory, redisMemory, redisThroughput } from './redis.js';
@@ -55,6 +56,8 @@ export interface CoreResults {
   plan: CorePlan;
   memoryThroughput: { algorithm: string; config: string; result: Paired }[];
   redisThroughput: { inFlight: number; result: Paired }[];
+  /** One key hammered past its limit: ours (deny cache on, off) and the peer (in-memory block on, off). */
+  abusiveClient: AbuseSide[];
   redisMemory: RedisMemory[];
   heap: { side: string; config: string; bytesPerKey: number; samples: number[] }[];
 }
@@ -89,6 +92,9 @@ export async function runCore(
   const redis = await redisThroughput(redisUrl, plan.inFlight, plan.redis, plan.keys);
   const redisThroughputs = redis.map((r) => ({ inFlight: r.inFlight, result: paired(r.ours, r.theirs) }));
 
+  log('redis backend: an abusive client hammering one key past its limit');
+  const abuse = await abusiveClient(redisUrl, plan.redis);
+
   log('redis memory per key');
   const memory = await redisMemory(
     redisUrl,
@@ -111,5 +117,12 @@ export async function runCore(
     );
     heap.push({ side: s.side, config: s.config, bytesPerKey: median(samples), samples });
   }
-  return { plan, memoryThroughput, redisThroughput: redisThroughputs, redisMemory: memory, heap };
+  return {
+    plan,
+    memoryThroughput,
+    redisThroughput: redisThroughputs,
+    abusiveClient: abuse,
+    redisMemory: memory,
+    heap,
+  };
 }
