@@ -50,7 +50,8 @@ function backendOn(client: Redis | Cluster | string, clock: FakeClock, denyCache
   const backend = new RedisBackend({
     client,
     clock: clock.read,
-    ...(denyCache === undefined ? {} : { denyCache }),
+    // On unless the case turns it off: an injected clock alone would turn it off.
+    denyCache: denyCache ?? true,
   });
   backends.push(backend);
   return backend;

@@ -222,9 +222,6 @@ async function agree(sets: Spec[][], trace: Step[], start: number, expect: Expec
     ownConnection: false,
     instances: 1,
     timeoutMs: 10_000,
-    // Every call must reach the script: the deny cache answers a refusal with the numbers Redis gave
-    // then, not with what the step would compute now, and this test compares every number.
-    denyCache: false,
   });
   try {
     await replay(algorithms, prefix, memory, redisBackend, trace, clock, expect);

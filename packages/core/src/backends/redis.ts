@@ -43,7 +43,11 @@ export interface RedisBackendOptions {
    * false runs them on the client as it is, whose offline queue and re-sends then apply.
    */
   ownConnection?: boolean;
-  /** Whether refusals are remembered in process until Redis said they end, sparing Redis a client hammering past its limit (default true). */
+  /**
+   * Whether refusals are remembered in process until Redis said they end, sparing Redis a client hammering
+   * past its limit (default true; false when a `clock` is injected, whose tests compare every call's numbers
+   * with what the script computes).
+   */
   denyCache?: boolean;
   /**
    * Time source in ms. Leave unset in production: time then comes from the Redis server (`TIME`), so app
@@ -182,7 +186,7 @@ export class RedisBackend extends EventEmitter<RedisBackendEvents> implements Ba
     if (typeof ownConnection !== 'boolean') {
       throw new InvalidOptionError('ownConnection', ownConnection, 'true or false');
     }
-    const denyCache = o.denyCache === undefined ? true : o.denyCache;
+    const denyCache = o.denyCache === undefined ? o.clock === undefined : o.denyCache;
     if (typeof denyCache !== 'boolean') {
       throw new InvalidOptionError('denyCache', denyCache, 'true or false');
     }
