@@ -358,7 +358,8 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
       binding: 0,
     };
   }
-  const allowed = outcomes.every((o) => o.allowed);
+  let allowed = true;
+  for (let i = 0; i < outcomes.length; i++) if (!outcomes[i]!.allowed) allowed = false;
   let bind = -1;
   let retry = 0;
   for (let i = 0; i < outcomes.length; i++) {

@@ -32,6 +32,12 @@ function stepOf(m: AlgorithmStep, state: number[] | undefined, now: number, cost
   return m.memoryStep !== undefined ? m.memoryStep(state, now, cost) : m.step(state, now, cost);
 }
 
+// A keyspace's members' tables, in member order, and whether two members share one (same namespace).
+interface Layout {
+  readonly tables: readonly Map<string, Entry>[];
+  readonly shared: boolean;
+}
+
 // Expired entries are dropped lazily: on read, and a few at a time from the LRU end on each write.
 // No timer runs, so the backend never keeps a process alive and costs nothing while idle.
 const SWEEP_PER_WRITE = 2;
@@ -46,10 +52,13 @@ export class MemoryBackend implements Backend {
   /** The time source states are read and written by (the `clock` option, or Date.now). */
   readonly clock: Clock;
   // One table per namespace (see `table`); `count` is their total size, kept for the maxKeys bound.
-  private tables = new Map<string, Map<string, Entry>>();
+  private readonly tables = new Map<string, Map<string, Entry>>();
   private count = 0;
-  private lastName: string | undefined;
-  private lastTable: Map<string, Entry> | undefined;
+  private readonly layouts = new WeakMap<Keyspace, Layout>();
+  private lastSpace: Keyspace | undefined;
+  private lastLayout: Layout | undefined;
+  // The entries a multi-member evaluate found, kept for its writes; emptied before it returns.
+  private readonly entries: (Entry | undefined)[] = [];
   // Recency list, least recently used (written, or refused) first. Kept by hand rather than by re-inserting into the Map:
   // a Map re-inserted on every write leaves deleted slots at its front, and iterating from there to find
   // the oldest entry costs O(deleted slots) per write.
@@ -75,10 +84,10 @@ export class MemoryBackend implements Backend {
     if (this.closed) throw new ClosedError('MemoryBackend');
     const now = this.clock();
     const members = space.members;
-    const names = space.names;
+    const layout = this.layoutOf(space);
     if (members.length === 1) {
       // One lookup serves the read, the write and the recency update.
-      const table = this.table(names[0]!);
+      const table = layout.tables[0]!;
       const e = this.live(table, key, now);
       // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
       const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
@@ -86,36 +95,55 @@ export class MemoryBackend implements Backend {
       if (r.allowed ? !peek : e !== undefined) this.store(table, key, e, r, now);
       return [r];
     }
+    const tables = layout.tables;
+    const entries = this.entries;
     const results: StepResult[] = [];
     let all = true;
     for (let i = 0; i < members.length; i++) {
+      const e = this.live(tables[i]!, key, now);
+      entries[i] = e;
       // Copies: a member may write its admitted state in place, yet another member may still refuse.
-      const r = stepOf(members[i]!, this.live(this.table(names[i]!), key, now)?.state.slice(), now, cost);
+      const r = stepOf(members[i]!, e?.state.slice(), now, cost);
       results.push(r);
       if (!r.allowed) all = false;
     }
-    // Entries are looked up again here: two identical members share one, which the first write may create.
     for (let i = 0; i < results.length; i++) {
-      const table = this.table(names[i]!);
-      const e = table.get(key);
+      const table = tables[i]!;
+      // Members sharing a table share an entry, which an earlier member's write may have just created.
+      const e = layout.shared ? table.get(key) : entries[i];
+      entries[i] = undefined;
       if (!all) this.markUsed(e);
       else if (!peek) this.store(table, key, e, results[i]!, now);
     }
     return results;
   }
 
-  // One table per namespace, looked up by the limiter's constant namespace string, so the per-request
-  // lookup hashes only the client key (whose hash V8 caches on the string) and never a built-up name.
+  // The tables of a keyspace's members, derived once per keyspace (a limiter's keyspaces live as long as
+  // it does); most processes run one limiter per backend, so the last one is remembered.
+  private layoutOf(space: Keyspace): Layout {
+    if (space === this.lastSpace) return this.lastLayout!;
+    let layout = this.layouts.get(space);
+    if (layout === undefined) {
+      const names = space.names;
+      layout = {
+        tables: names.map((name) => this.table(name)),
+        shared: new Set(names).size < names.length,
+      };
+      this.layouts.set(space, layout);
+    }
+    this.lastSpace = space;
+    this.lastLayout = layout;
+    return layout;
+  }
+
+  // One table per namespace, so the per-request lookup hashes only the client key (whose hash V8 caches on
+  // the string) and never a built-up name. Tables are emptied, never replaced, so layouts stay valid.
   private table(name: string): Map<string, Entry> {
-    // Most processes run one limiter per backend: remember the last table asked for.
-    if (name === this.lastName) return this.lastTable!;
     let t = this.tables.get(name);
     if (t === undefined) {
       t = new Map();
       this.tables.set(name, t);
     }
-    this.lastName = name;
-    this.lastTable = t;
     return t;
   }
 
@@ -215,21 +243,14 @@ export class MemoryBackend implements Backend {
 
   /** Drops every key. */
   clear(): void {
-    this.tables.clear();
+    for (const table of this.tables.values()) table.clear();
     this.count = 0;
-    this.lastName = undefined;
-    this.lastTable = undefined;
     this.head = null;
     this.tail = null;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.tables = new Map();
-    this.count = 0;
-    this.lastName = undefined;
-    this.lastTable = undefined;
-    this.head = null;
-    this.tail = null;
+    this.clear();
   }
 }
