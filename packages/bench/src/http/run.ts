@@ -89,7 +89,8 @@ export interface HttpResults {
   failed: { framework: string; error: string }[];
 }
 
-const MEASURED: readonly Variant[] = ['bare', 'ours', 'peer', 'twin'];
+// `noop-headers` is in every run, not only with --floors: ours is held to it (httpBars).
+const MEASURED: readonly Variant[] = ['bare', 'ours', 'peer', 'noop-headers', 'twin'];
 /** The Redis rows, beside the same bare app and twin as the memory rows. */
 const MEASURED_ON_REDIS: readonly Variant[] = ['bare', ...REDIS_VARIANTS, 'twin'];
 /** Load both servers of a pair get, at the same time, before their measured slice. */
@@ -113,6 +114,7 @@ function perVariant<T>(make: () => T): Record<Variant, T> {
     peer: make(),
     twin: make(),
     noop: make(),
+    'noop-headers': make(),
     quiet: make(),
     both: make(),
     tiered: make(),
@@ -323,7 +325,7 @@ export async function runHttp(
     log(
       plan.store === 'redis'
         ? `http on Redis: ${f.label} (bare, distlimiter fixedWindow, distlimiter rate, ${f.redisPeer}, bare twin)`
-        : `http: ${f.label} (bare, distlimiter, ${f.peer}, bare twin)`,
+        : `http: ${f.label} (bare, distlimiter, ${f.peer}, no-op with headers, bare twin)`,
     );
     try {
       const { cpuUnreadable: unreadable, ...measured } = await measureFramework(

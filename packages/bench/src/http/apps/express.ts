@@ -5,6 +5,7 @@ import { rateLimit as expressRateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import {
+  DEFAULT_HEADER_FIELDS,
   HELLO,
   HOUR_MS,
   OUR_RATE,
@@ -27,6 +28,12 @@ export const startExpress: StartApp = (variant, redis) => {
   const tiered = TIERED_EXTRAS[variant];
   if (tiered) app.use(rateLimit({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use((_req, _res, next) => next());
+  if (variant === 'noop-headers') {
+    app.use((_req, res, next) => {
+      for (const name in DEFAULT_HEADER_FIELDS) res.setHeader(name, DEFAULT_HEADER_FIELDS[name]!);
+      next();
+    });
+  }
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use(rateLimit(ourRedisOptions(variant, requireRedis(variant, redis))));
   }

@@ -4,6 +4,7 @@ import fastifyRateLimit, { type RateLimitPluginOptions } from '@fastify/rate-lim
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import {
+  DEFAULT_HEADER_FIELDS,
   HELLO,
   HOUR_MS,
   OUR_RATE,
@@ -28,6 +29,12 @@ export const startFastify: StartApp = async (variant, redis) => {
   const tiered = TIERED_EXTRAS[variant];
   if (tiered) await app.register(distlimiter, { config: TIERED_CONFIG, ...tiered });
   if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
+  if (variant === 'noop-headers') {
+    app.addHook('onRequest', (_request, reply, done) => {
+      for (const name in DEFAULT_HEADER_FIELDS) reply.header(name, DEFAULT_HEADER_FIELDS[name]);
+      done();
+    });
+  }
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     await app.register(distlimiter, ourRedisOptions(variant, requireRedis(variant, redis)));
   }

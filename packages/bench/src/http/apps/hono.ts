@@ -6,6 +6,7 @@ import { rateLimiter as honoRateLimiter, type RedisClient, RedisStore } from 'ho
 import type { Redis } from 'ioredis';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import {
+  DEFAULT_HEADER_FIELDS,
   HELLO,
   HOUR_MS,
   OUR_RATE,
@@ -41,6 +42,12 @@ export const startHono: StartApp = (variant, redis) => {
   const tiered = TIERED_EXTRAS[variant];
   if (tiered) app.use('*', rateLimiter({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use('*', (_c, next) => next());
+  if (variant === 'noop-headers') {
+    app.use('*', (c, next) => {
+      for (const name in DEFAULT_HEADER_FIELDS) c.header(name, DEFAULT_HEADER_FIELDS[name]);
+      return next();
+    });
+  }
   if (variant === 'ours-redis-fixed' || variant === 'ours-redis') {
     app.use('*', rateLimiter(ourRedisOptions(variant, requireRedis(variant, redis))));
   }

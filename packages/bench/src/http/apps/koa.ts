@@ -5,6 +5,7 @@ import Koa from 'koa';
 import ratelimit from 'koa-ratelimit';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import {
+  DEFAULT_HEADER_FIELDS,
   HELLO,
   HOUR_MS,
   OUR_RATE,
@@ -34,6 +35,12 @@ export const startKoa: StartApp = (variant, redis) => {
   const tiered = TIERED_EXTRAS[variant];
   if (tiered) app.use(rateLimit({ config: TIERED_CONFIG, ...tiered }));
   if (variant === 'noop') app.use((_ctx, next) => next());
+  if (variant === 'noop-headers') {
+    app.use((ctx, next) => {
+      for (const name in DEFAULT_HEADER_FIELDS) ctx.set(name, DEFAULT_HEADER_FIELDS[name]!);
+      return next();
+    });
+  }
   if (variant === 'peer') {
     app.use(
       ratelimit({ driver: 'memory', db: new Map(), duration: HOUR_MS, max: PEER_LIMIT, id: (ctx) => ctx.ip }),

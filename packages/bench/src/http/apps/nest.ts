@@ -17,6 +17,7 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ourRedisOptions, redisClient, requireRedis } from './redis.js';
 import {
+  DEFAULT_HEADER_FIELDS,
   HELLO,
   HOUR_MS,
   OUR_RATE,
@@ -40,6 +41,26 @@ class HelloController {
 @Injectable()
 class AllowAllGuard implements CanActivate {
   canActivate(): boolean {
+    return true;
+  }
+}
+
+// The platform's response: Express's (Node's) has setHeader, a Fastify reply has header.
+interface PlatformResponse {
+  setHeader?(name: string, value: string): unknown;
+  header?(name: string, value: string): unknown;
+}
+
+/** The `noop-headers` floor: a global guard that sets DEFAULT_HEADER_FIELDS and lets everything through. */
+@Injectable()
+class ConstantHeadersGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const response = context.switchToHttp().getResponse<PlatformResponse>();
+    for (const name in DEFAULT_HEADER_FIELDS) {
+      const value = DEFAULT_HEADER_FIELDS[name]!;
+      if (typeof response.setHeader === 'function') response.setHeader(name, value);
+      else response.header?.(name, value);
+    }
     return true;
   }
 }
@@ -86,6 +107,7 @@ function appModule(variant: Variant, redis: RedisTarget | undefined): DynamicMod
     providers.push({ provide: APP_GUARD, useClass: RateLimitGuard });
   }
   if (variant === 'noop') providers.push({ provide: APP_GUARD, useClass: AllowAllGuard });
+  if (variant === 'noop-headers') providers.push({ provide: APP_GUARD, useClass: ConstantHeadersGuard });
   if (variant === 'peer') {
     imports.push(ThrottlerModule.forRoot([{ ttl: HOUR_MS, limit: PEER_LIMIT }]));
     providers.push({ provide: APP_GUARD, useClass: ThrottlerGuard });

@@ -8,6 +8,7 @@ export type Variant =
   | 'peer'
   | 'twin'
   | 'noop'
+  | 'noop-headers'
   | 'quiet'
   | 'both'
   | 'tiered'
@@ -33,6 +34,18 @@ export const FLOOR_VARIANTS: readonly Variant[] = [
   'tiered-nostats',
   'tiered-monitor',
 ];
+
+/**
+ * The fields ours sends by default (`headers: 'legacy'`), as constants of the same length: what the
+ * `noop-headers` variant sets, through each framework's own header API, one call per field, and nothing
+ * else. Any limiter that sends these fields pays at least that, so it is the floor ours is held to. The
+ * reset is a Unix time in seconds an hour ahead, as ours sends it for OUR_RATE.
+ */
+export const DEFAULT_HEADER_FIELDS: Readonly<Record<string, string>> = Object.freeze({
+  'X-RateLimit-Limit': '100000000',
+  'X-RateLimit-Remaining': '99999999',
+  'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + 3600),
+});
 
 /** The options of the tiered variants beside the configuration. */
 export const TIERED_EXTRAS: Partial<Record<Variant, Record<string, unknown>>> = {
