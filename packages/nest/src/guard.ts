@@ -29,18 +29,26 @@ export class RateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async: Nest takes a boolean without awaiting it, so on a synchronous backend (memory, default
+  // options) the request is decided with no promise of ours. A refusal throws, which Nest's own async
+  // guard runner turns into the same rejection either way.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Microservice and WebSocket handlers have no HTTP request to count or response to answer.
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
     const limiter = limiterFor(this.limiter, this.reflector, context.getClass(), context.getHandler());
     if (!limiter) return true;
-    const outcome = await limiter.handle(new NestHttpRequest(http.getRequest(), limiter !== this.limiter));
-    // Set before throwing: both platforms' exception replies keep headers already on the response.
-    setHeaders(http.getResponse(), outcome.headers);
-    if (outcome.allowed) return true;
-    throw new RateLimitException(outcome);
+    const outcome = limiter.evaluate(new NestHttpRequest(http.getRequest(), limiter !== this.limiter));
+    if (outcome instanceof Promise) return outcome.then((o) => admit(o, http.getResponse()));
+    return admit(outcome, http.getResponse());
   }
+}
+
+function admit(outcome: HttpOutcome, response: unknown): boolean {
+  // Set before throwing: both platforms' exception replies keep headers already on the response.
+  setHeaders(response as Parameters<typeof setHeaders>[0], outcome.headers);
+  if (outcome.allowed) return true;
+  throw new RateLimitException(outcome);
 }
 
 // Decorators applied as calls, not @-syntax, so this source runs under any transformer: tsx (which applies a

@@ -16,24 +16,28 @@ interface PlatformRequest {
 }
 
 /** Express `Request` or Fastify `FastifyRequest` seen as the framework-neutral request the core limits. */
+// The path is computed when asked: the limiter reads it only when configured to (exemptions, callbacks).
 export class NestHttpRequest implements HttpRequest {
   readonly ip: string | undefined;
   readonly method: string;
-  readonly path: string;
   readonly routeId: string | undefined;
   readonly raw: PlatformRequest;
 
   /** `route`: whether the limit is the handler's own, counted per route; false for the app-wide one. */
   constructor(request: PlatformRequest, route: boolean) {
-    const url = request.originalUrl ?? request.url;
-    const query = url.indexOf('?');
     // Both platforms resolve `ip` under their own trust-proxy setting; reading headers here would bypass it.
     this.ip = request.ip || undefined;
     this.method = request.method;
-    this.path = query === -1 ? url : url.slice(0, query);
     const pattern = route ? (request.route?.path ?? request.routeOptions?.url) : undefined;
     this.routeId = pattern === undefined ? undefined : String(pattern);
     this.raw = request;
+  }
+
+  /** Path without the query string, as the client asked for it (before any router stripped a mount path). */
+  get path(): string {
+    const url = this.raw.originalUrl ?? this.raw.url;
+    const query = url.indexOf('?');
+    return query === -1 ? url : url.slice(0, query);
   }
 
   header(name: string): string | undefined {

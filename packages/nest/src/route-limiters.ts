@@ -48,11 +48,40 @@ function derive(
   return limiter;
 }
 
+// Per app-wide limiter, controller and handler, what limiterFor answered (null: not limited). Decorators
+// are fixed once the classes are defined, and reading them back (several metadata lookups and the
+// controller's name built as a string) cost more than the rest of the guard on every request.
+const resolved = new WeakMap<HttpLimiter, WeakMap<Type<unknown>, Map<Function, HttpLimiter | null>>>();
+
 /**
  * The limiter for one handler, or undefined when it is not limited. The handler's own decorators win over
  * its controller's; on one level, `@SkipRateLimit()` wins over `@RateLimit()`.
  */
 export function limiterFor(
+  base: HttpLimiter,
+  reflector: Reflector,
+  controller: Type<unknown>,
+  handler: Function,
+): HttpLimiter | undefined {
+  let byController = resolved.get(base);
+  if (!byController) {
+    byController = new WeakMap();
+    resolved.set(base, byController);
+  }
+  let byHandler = byController.get(controller);
+  if (!byHandler) {
+    byHandler = new Map();
+    byController.set(controller, byHandler);
+  }
+  let limiter = byHandler.get(handler);
+  if (limiter === undefined) {
+    limiter = resolve(base, reflector, controller, handler) ?? null;
+    byHandler.set(handler, limiter);
+  }
+  return limiter ?? undefined;
+}
+
+function resolve(
   base: HttpLimiter,
   reflector: Reflector,
   controller: Type<unknown>,

@@ -5,8 +5,9 @@ import { NestHttpRequest, setHeaders } from './http-request.js';
 // Nest answers a request for an unknown path without running any guard, so RateLimitGuard never sees it.
 // These hook in where only such requests arrive: on Express, a middleware added after every route and
 // before Nest's not-found handler (DistLimiterModule adds it in onModuleInit, which Nest runs between
-// the two); on Fastify, an onRequest hook acting only on requests no route matched. Allowed requests go on
-// to Nest's own 404 (with the app's exception filters); refused ones get the limiter's answer.
+// the two); on Fastify, an onRequest hook of the not-found handler alone, so requests for known routes
+// do not pass through one more hook of ours. Allowed requests go on to Nest's own 404 (with the app's
+// exception filters); refused ones get the limiter's answer.
 
 interface ExpressLike {
   use(handler: (req: never, res: ExpressResponse, next: (error?: unknown) => void) => void): unknown;
@@ -17,11 +18,18 @@ interface ExpressResponse {
   status(code: number): { json(body: unknown): unknown };
 }
 
+type OnRequest = (request: unknown, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+// Fastify's setNotFoundHandler([options,] handler): its options may add lifecycle hooks to the not-found
+// route alone, after the instance's own.
+interface NotFoundOptions {
+  onRequest?: OnRequest | OnRequest[];
+  [option: string]: unknown;
+}
+type SetNotFoundHandler = (options: NotFoundOptions | Function, handler?: Function) => unknown;
+
 interface FastifyLike {
-  addHook(
-    name: 'onRequest',
-    hook: (request: { is404: boolean }, reply: FastifyReply, done: (error?: Error) => void) => void,
-  ): unknown;
+  setNotFoundHandler: SetNotFoundHandler;
 }
 
 interface FastifyReply {
@@ -41,11 +49,7 @@ export function countUnknownPaths(adapter: HttpServer, limiter: HttpLimiter): vo
       }, next);
     });
   } else if (type === 'fastify') {
-    (adapter.getInstance() as FastifyLike).addHook('onRequest', (request, reply, done) => {
-      if (!request.is404) {
-        done();
-        return;
-      }
+    const hook: OnRequest = (request, reply, done) => {
       decide(limiter, request).then((outcome) => {
         setHeaders(reply, outcome.headers);
         if (outcome.allowed) done();
@@ -55,8 +59,25 @@ export function countUnknownPaths(adapter: HttpServer, limiter: HttpLimiter): vo
             .type('application/json; charset=utf-8')
             .send(JSON.stringify(outcome.body));
       }, done);
-    });
+    };
+    withNotFoundHook(adapter.getInstance() as FastifyLike, hook);
   }
+}
+
+// Nest sets its not-found handler once, after onModuleInit: that one call gets the hook, and the
+// instance's own setNotFoundHandler is back in place from then on.
+function withNotFoundHook(fastify: FastifyLike, hook: OnRequest): void {
+  const own = Object.hasOwn(fastify, 'setNotFoundHandler') ? fastify.setNotFoundHandler : undefined;
+  const set = fastify.setNotFoundHandler;
+  fastify.setNotFoundHandler = function (this: FastifyLike, options, handler) {
+    if (own === undefined) delete (fastify as Partial<FastifyLike>).setNotFoundHandler;
+    else fastify.setNotFoundHandler = own;
+    if (typeof options === 'function') return set.call(this, { onRequest: hook }, options);
+    const earlier = options.onRequest;
+    const onRequest =
+      earlier === undefined ? [hook] : [...(Array.isArray(earlier) ? earlier : [earlier]), hook];
+    return set.call(this, { ...options, onRequest }, handler);
+  };
 }
 
 function decide(limiter: HttpLimiter, request: unknown): Promise<HttpOutcome> {
