@@ -1,3 +1,4 @@
+import { CLUSTER_MASTERS } from './core/cluster.js';
 import { ABUSE } from './core/deny.js';
 import type { CoreResults } from './core/run.js';
 import { SCENARIOS, type FaultsResults } from './faults/run.js';
@@ -69,6 +70,7 @@ export function coreMarkdown(r: CoreResults): string {
     ),
   );
   out.push(abuseMarkdown(r));
+  out.push(clusterMarkdown(r));
   const peerRedis = r.redisMemory.find((m) => m.side === PEER);
   const peerHeap = r.heap.find((h) => h.side === PEER);
   const withRatio = (value: number, peer: number | undefined) =>
@@ -99,6 +101,37 @@ export function coreMarkdown(r: CoreResults): string {
     ),
   );
   return out.join('\n');
+}
+
+// The Cluster rows: our batching per slot against one call per decision (as before it) and the peer.
+function clusterMarkdown(r: CoreResults): string {
+  const { plan } = r;
+  return [
+    `\n### Decisions per second, Redis Cluster (${CLUSTER_MASTERS} masters)\n\nA cluster of our own, one ` +
+      "Cluster client per side (the bench's options), 10,000 rotating keys, fixedWindow 1e9/hour. " +
+      '"batched" is the backend as it is (decisions of one turn grouped per hash slot, a slot\'s batch of ' +
+      'several written straight to its master); "one call each" sends every decision as its own script call ' +
+      `through the Cluster, as before. Median of ${plan.redis.rounds} alternating rounds of ` +
+      `${seconds(plan.redis.roundMs)}.\n`,
+    table(
+      [
+        'decisions in flight',
+        'batched',
+        'one call each',
+        'rate-limiter-flexible',
+        'batched / one call',
+        'batched / theirs',
+      ],
+      r.cluster.map((c) => [
+        String(c.inFlight),
+        fmtInt(c.batched),
+        fmtInt(c.oneCallEach),
+        fmtInt(c.theirs),
+        fmtRatio(ratio(c.batched, c.oneCallEach)),
+        fmtRatio(ratio(c.batched, c.theirs)),
+      ]),
+    ),
+  ].join('\n');
 }
 
 // The abusive-client rows: ratios against the peer with its in-memory block, the closest feature it has.

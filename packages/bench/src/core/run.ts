@@ -2,6 +2,7 @@ import type { RoundPlan } from '../alternate.js';
 import { runChild } from '../child.js';
 import { median, ratio } from '../stats.js';
 import { ALGORITHMS } from './algorithms.js';
+import { CLUSTER_MASTERS, type ClusterThroughput, clusterThroughput } from './cluster.js';
 import { type AbuseSide, abusiveClient } from './deny.js';
 import type { HeapChildResult } from './heap-child.js';
 import type { MemoryChildResult } from './memory-child.js';
@@ -58,6 +59,8 @@ export interface CoreResults {
   redisThroughput: { inFlight: number; result: Paired }[];
   /** One key hammered past its limit: ours (deny cache on, off) and the peer (in-memory block on, off). */
   abusiveClient: AbuseSide[];
+  /** On a 3-master Cluster: batched per slot, one call per decision, the peer. */
+  cluster: ClusterThroughput[];
   redisMemory: RedisMemory[];
   heap: { side: string; config: string; bytesPerKey: number; samples: number[] }[];
 }
@@ -95,6 +98,9 @@ export async function runCore(
   log('redis backend: an abusive client hammering one key past its limit');
   const abuse = await abusiveClient(redisUrl, plan.redis);
 
+  log(`redis cluster (${CLUSTER_MASTERS} masters): batched per slot, one call each, RateLimiterRedis`);
+  const cluster = await clusterThroughput(plan.inFlight, plan.redis, plan.keys);
+
   log('redis memory per key');
   const memory = await redisMemory(
     redisUrl,
@@ -122,6 +128,7 @@ export async function runCore(
     memoryThroughput,
     redisThroughput: redisThroughputs,
     abusiveClient: abuse,
+    cluster,
     redisMemory: memory,
     heap,
   };
