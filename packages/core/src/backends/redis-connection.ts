@@ -20,7 +20,10 @@ export const DECISION_CONNECTION: Partial<RedisOptions> = {
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 0,
-  enableAutoPipelining: true,
+  // Off: the backend batches decisions itself (one script call per keyspace per turn), so ioredis's own
+  // pipelining only added a Pipeline object and a tick per call (about 1.4x the decisions per second at
+  // 100 in flight without it).
+  enableAutoPipelining: false,
   disconnectTimeout: 0,
   retryStrategy: (attempt: number) => Math.min(attempt * 50, MOST_BETWEEN_ATTEMPTS_MS),
 };
