@@ -1,3 +1,4 @@
+import { retryAfterExcess } from './sliding-log-retry.js';
 import { admitted, rejected, type StepResult, tooCostly } from './types.js';
 
 // The sliding log as the memory backend keeps it: the same outcomes as the step in sliding-log.ts, on a
@@ -48,17 +49,7 @@ export function slidingLogMemoryStep(
     reset = stamp + W - now;
     return admitted(log, L - count - cost, reset, reset);
   }
-  const excess = count + cost - L;
-  let acc = 0;
-  let retry = 0;
-  for (let i = head; i < end; i += 2) {
-    acc += s![i + 1]!;
-    if (acc >= excess) {
-      retry = s![i]! + w - now;
-      break;
-    }
-  }
-  return rejected(Math.max(0, L - count), reset, retry);
+  return rejected(Math.max(0, L - count), reset, retryAfterExcess(s!, head, end, count + cost - L, w, now));
 }
 
 // `s` with its counted pairs starting at `head`; the slid-out prefix is moved away only once it is longer

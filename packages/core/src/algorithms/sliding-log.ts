@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { defineStep } from './define.js';
 import { windowShare } from './share.js';
 import { slidingLogMemoryStep } from './sliding-log-memory.js';
+import { retryAfterExcess } from './sliding-log-retry.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
 
@@ -110,15 +111,9 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
     reset = stamp + W - now;
     return admitted(log, L - count - cost, reset, reset);
   }
-  const excess = count + cost - L;
-  let acc = 0;
-  let retry = 0;
-  for (let i = 1; i < log.length; i += 2) {
-    acc += log[i + 1]!;
-    if (acc >= excess) {
-      retry = log[i]! + w - now;
-      break;
-    }
-  }
-  return rejected(Math.max(0, L - count), reset, retry);
+  return rejected(
+    Math.max(0, L - count),
+    reset,
+    retryAfterExcess(log, 1, log.length, count + cost - L, w, now),
+  );
 }
