@@ -53,6 +53,8 @@ export function duplicateOf(client: Client): Client {
       clusterRetryStrategy: (attempt: number) => Math.min(100 + attempt * 50, MOST_BETWEEN_ATTEMPTS_MS * 2),
       redisOptions: {
         ...cluster.options.redisOptions,
+        // Its nodes' own connections too: the backend writes a turn's calls for one node in one pipeline.
+        enableAutoPipelining: false,
         autoResendUnfulfilledCommands: false,
         disconnectTimeout: 0,
       },

@@ -381,11 +381,7 @@ export class RedisDecisions implements Backend {
     const replies = this.keepsReplies ? (batch.sent ? 2 : 1) : 0;
     const args = [this.clock ? this.clock() : '', deadline, replies, ...script.params, ...batch.args];
     batch.sent = true;
-    // A batch of one decision (one client key) goes through the Cluster as before: written straight to
-    // its node it measured slower at one decision in flight (156 against 115 us a call on 3 masters), and
-    // one client key in one script never meets the migration case that per-node writes exist to avoid.
-    const direct = !batch.viaCluster && batch.waiters.length > 1;
-    const node = direct ? this.nodes?.nodeFor(batch.slot) : undefined;
+    const node = batch.viaCluster ? undefined : this.nodes?.nodeFor(batch.slot);
     const reply = node
       ? this.nodes!.evalsha(node, script.script.sha, batch.keys, args)
       : this.call(script.script, batch.keys, args);
