@@ -17,6 +17,7 @@ import {
   httpBars,
   httpMarkdown,
   faultsMarkdown,
+  httpRedisBars,
   httpRedisMarkdown,
   preamble,
 } from './report.js';
@@ -79,8 +80,10 @@ async function main(): Promise<void> {
     sections.push(httpMarkdown(http));
     bars.push(...httpBars(http));
   }
-  // A baseline for the Redis path, without bars of its own.
-  if (httpRedis) sections.push(httpRedisMarkdown(httpRedis));
+  if (httpRedis) {
+    sections.push(httpRedisMarkdown(httpRedis));
+    bars.push(...httpRedisBars(httpRedis));
+  }
   // Figures, not bars: latency under faults is reported, never asserted.
   if (faults) sections.push(faultsMarkdown(faults));
   if (bars.length) sections.push(`### Bars\n\n${barsText(bars)}`);
