@@ -1,3 +1,5 @@
+import type { StepOutcome } from './algorithms/types.js';
+
 /** The answer for one request. All durations are whole milliseconds. */
 export interface Decision {
   /** Whether the request may proceed (and was charged). */
@@ -21,4 +23,17 @@ export interface Decision {
    * process's memory, on its share of the limit), `'allow'` or `'deny'`. Absent when the backend decided.
    */
   readonly fallback?: 'local' | 'allow' | 'deny';
+}
+
+/** The Decision of a single algorithm's outcome: its limit, binding 0, and a retry of Infinity for "never". */
+export function decisionOf(limit: number, o: StepOutcome): Decision {
+  const allowed = o.allowed;
+  return {
+    allowed,
+    limit,
+    remaining: o.remaining,
+    resetAfterMs: o.resetAfterMs,
+    retryAfterMs: allowed ? 0 : o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs,
+    binding: 0,
+  };
 }

@@ -3,7 +3,7 @@ import { localFallbackOf } from './backends/local-fallback.js';
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, type BackendHealth, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
-import type { Decision } from './decision.js';
+import { type Decision, decisionOf } from './decision.js';
 import {
   BackendError,
   InvalidCostError,
@@ -89,6 +89,8 @@ export class RateLimiter {
   /** Where this limiter's state lives: its steps, namespaces and key names, handed to the backend. */
   readonly keyspace: Keyspace;
   private readonly members: readonly AlgorithmStep[];
+  // A plain MemoryBackend under a single algorithm: `limit` and `decide` ask it for the Decision itself.
+  private readonly memory: MemoryBackend | undefined;
   // One keyspace per scope used so far; scopes are routes, so there are few of them.
   private readonly scopes = new Map<string, Keyspace>();
   private lastScope: string | undefined;
@@ -150,6 +152,9 @@ export class RateLimiter {
     this.members = algorithm.members;
     this.keyspace = new LimiterKeyspace(prefix, algorithm.members);
     this.deadlines = own === undefined ? new Deadlines(timeoutMs) : undefined;
+    // A subclass may override evaluate, so only the class itself qualifies.
+    const plain = Object.getPrototypeOf(backend) === MemoryBackend.prototype;
+    this.memory = plain && algorithm.members.length === 1 ? (backend as MemoryBackend) : undefined;
     if (this.onBackendError === 'local') backend.watchInstances?.(prefix);
   }
 
@@ -157,6 +162,10 @@ export class RateLimiter {
   limit(key: string, options?: LimitOptions): Promise<Decision> {
     let decision: Decision | Promise<Decision>;
     try {
+      if (options === undefined && this.memory !== undefined) {
+        checkKey(key);
+        return Promise.resolve(this.memory.decideOne(this.keyspace, key, 1, false));
+      }
       decision = this.decideNow(key, costOf(options), false, options?.scope);
     } catch (error) {
       // Bad input rejects the promise like every other failure instead of throwing on the spot.
@@ -171,6 +180,10 @@ export class RateLimiter {
    * hot path can skip a promise; a Promise otherwise. Invalid input throws here instead of rejecting.
    */
   decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
+    if (options === undefined && this.memory !== undefined) {
+      checkKey(key);
+      return this.memory.decideOne(this.keyspace, key, 1, false);
+    }
     return this.decideNow(key, costOf(options), false, options?.scope);
   }
 
@@ -347,17 +360,7 @@ function checkKey(key: unknown): asserts key is string {
  * when allowed, the member with the least remaining. Ties go to the smaller limit, then the earlier member.
  */
 export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
-  if (outcomes.length === 1) {
-    const o = outcomes[0]!;
-    return {
-      allowed: o.allowed,
-      limit: members[0]!.limit,
-      remaining: o.remaining,
-      resetAfterMs: o.resetAfterMs,
-      retryAfterMs: o.allowed ? 0 : retryOf(o),
-      binding: 0,
-    };
-  }
+  if (outcomes.length === 1) return decisionOf(members[0]!.limit, outcomes[0]!);
   let allowed = true;
   for (let i = 0; i < outcomes.length; i++) if (!outcomes[i]!.allowed) allowed = false;
   let bind = -1;

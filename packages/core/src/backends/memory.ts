@@ -1,5 +1,6 @@
 import type { AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
+import { type Decision, decisionOf } from '../decision.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveIntegerOr } from '../policy/validate.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -85,16 +86,7 @@ export class MemoryBackend implements Backend {
     const now = this.clock();
     const members = space.members;
     const layout = this.layoutOf(space);
-    if (members.length === 1) {
-      // One lookup serves the read, the write and the recency update.
-      const table = layout.tables[0]!;
-      const e = this.live(table, key, now);
-      // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
-      const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
-      const r = stepOf(members[0]!, state, now, cost);
-      if (r.allowed ? !peek : e !== undefined) this.store(table, key, e, r, now);
-      return [r];
-    }
+    if (members.length === 1) return [this.runOne(members[0]!, layout.tables[0]!, key, now, cost, peek)];
     const tables = layout.tables;
     const entries = this.entries;
     const results: StepResult[] = [];
@@ -116,6 +108,35 @@ export class MemoryBackend implements Backend {
       else if (!peek) this.store(table, key, e, results[i]!, now);
     }
     return results;
+  }
+
+  /**
+   * `evaluate` of a one-member keyspace, answered as that member's Decision: a single algorithm's
+   * decision then allocates no outcome array and needs no combining.
+   */
+  decideOne(space: Keyspace, key: string, cost: number, peek: boolean): Decision {
+    if (this.closed) throw new ClosedError('MemoryBackend');
+    const now = this.clock();
+    const member = space.members[0]!;
+    const r = this.runOne(member, this.layoutOf(space).tables[0]!, key, now, cost, peek);
+    return decisionOf(member.limit, r);
+  }
+
+  // One member on its table: one lookup serves the read, the write and the recency update.
+  private runOne(
+    member: AlgorithmStep,
+    table: Map<string, Entry>,
+    key: string,
+    now: number,
+    cost: number,
+    peek: boolean,
+  ): StepResult {
+    const e = this.live(table, key, now);
+    // The step may write an admitted state into the array it is given; a peek must not, so it gets a copy.
+    const state = e === undefined ? undefined : peek ? e.state.slice() : e.state;
+    const r = stepOf(member, state, now, cost);
+    if (r.allowed ? !peek : e !== undefined) this.store(table, key, e, r, now);
+    return r;
   }
 
   // The tables of a keyspace's members, derived once per keyspace (a limiter's keyspaces live as long as
