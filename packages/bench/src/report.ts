@@ -12,6 +12,8 @@ export interface Bar {
   value: number;
   target: number;
   met: boolean;
+  /** The target is a ceiling (bytes, say), not a floor. */
+  atMost?: boolean;
 }
 
 const PEER = 'rate-limiter-flexible';
@@ -163,7 +165,13 @@ function abuseMarkdown(r: CoreResults): string {
 export function coreBars(r: CoreResults): Bar[] {
   const bars: Bar[] = [];
   const bar = (name: string, value: number, target: number, lowerIsBetter = false) =>
-    bars.push({ name, value, target, met: lowerIsBetter ? value <= target : value >= target });
+    bars.push({
+      name,
+      value,
+      target,
+      met: lowerIsBetter ? value <= target : value >= target,
+      atMost: lowerIsBetter,
+    });
   // Issue 14: every algorithm at least the peer's memory limiter, the fixed window twice it.
   for (const m of r.memoryThroughput) {
     const target = m.algorithm === 'fixedWindow' ? 2 : 1;
@@ -425,7 +433,7 @@ export function barsText(bars: readonly Bar[]): string {
   return bars
     .map(
       (b) =>
-        `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target >= ${b.target.toFixed(2)})`,
+        `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target ${b.atMost ? '<=' : '>='} ${b.target.toFixed(2)})`,
     )
     .join('\n');
 }
