@@ -33,7 +33,12 @@ export function decisionOf(limit: number, o: StepOutcome): Decision {
     limit,
     remaining: o.remaining,
     resetAfterMs: o.resetAfterMs,
-    retryAfterMs: allowed ? 0 : o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs,
+    retryAfterMs: allowed ? 0 : retryOf(o),
     binding: 0,
   };
+}
+
+/** How long an outcome's refusal lasts: its retry, or Infinity where the step says never (-1). */
+export function retryOf(o: StepOutcome): number {
+  return o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs;
 }

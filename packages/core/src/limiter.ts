@@ -3,7 +3,7 @@ import { localFallbackOf } from './backends/local-fallback.js';
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, type BackendHealth, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
-import { type Decision, decisionOf } from './decision.js';
+import { type Decision, decisionOf, retryOf } from './decision.js';
 import {
   BackendError,
   InvalidCostError,
@@ -383,10 +383,6 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
     retryAfterMs: allowed ? 0 : retry,
     binding: bind,
   };
-}
-
-function retryOf(o: StepOutcome): number {
-  return o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs;
 }
 
 // Whether member i binds the decision more than the current choice b.

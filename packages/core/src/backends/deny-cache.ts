@@ -1,4 +1,6 @@
 import type { StepOutcome } from '../algorithms/types.js';
+import { retryOf } from '../decision.js';
+import { paramArgs, shapeOf } from './lua.js';
 import type { Client } from './redis-connection.js';
 import { ResetChannel } from './reset-channel.js';
 import type { Clock, Keyspace } from './types.js';
@@ -154,7 +156,7 @@ export class DenyCache {
     for (const o of outcomes) {
       if (o.allowed) continue;
       refused = true;
-      const h = o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs;
+      const h = retryOf(o);
       if (h > horizon) horizon = h;
     }
     const bySpace = this.denials.get(key);
@@ -198,10 +200,9 @@ export class DenyCache {
   private factsOf(space: Keyspace): SpaceFacts {
     let facts = this.spaces.get(space);
     if (facts === undefined) {
-      const params = space.members.map((m) => `${m.id}:${m.params.join('.')}`).join(' ');
       facts = {
         // Names alone leave out the rate, which may change (a reload, a tier) while the names stay.
-        id: `${space.names.join(' ')}|${params}`,
+        id: `${space.names.join(' ')}|${shapeOf(space.members)}|${paramArgs(space.members).join(' ')}`,
         smallestLimit: Math.min(...space.members.map((m) => m.limit)),
       };
       this.spaces.set(space, facts);

@@ -478,26 +478,6 @@ export function wrap(error: unknown): BackendError {
   });
 }
 
-// A batch (without a reply key) split into one batch per client key, in the order of their decisions.
-function perClientKey(batch: Batch): Batch[] {
-  const n = batch.waiters.length;
-  const keysEach = batch.keys.length / n;
-  const argsEach = batch.args.length / n;
-  const parts = new Map<string, Batch>();
-  for (let d = 0; d < n; d++) {
-    const first = batch.keys[d * keysEach]!;
-    let part = parts.get(first);
-    if (part === undefined) {
-      part = { ...batch, viaCluster: true, keys: [], args: [], waiters: [] };
-      parts.set(first, part);
-    }
-    part.keys.push(...batch.keys.slice(d * keysEach, (d + 1) * keysEach));
-    part.args.push(...batch.args.slice(d * argsEach, (d + 1) * argsEach));
-    part.waiters.push(batch.waiters[d]!);
-  }
-  return [...parts.values()];
-}
-
 // How many decisions of a batch could charge (peeks never do).
 function charging(peeks: readonly boolean[]): number {
   return peeks.filter((peek) => !peek).length;
@@ -515,22 +495,48 @@ function chargedIn(kept: readonly number[], peeks: readonly boolean[], members: 
   return charged;
 }
 
+// Every decision adds its cost and peek flag to a batch's args (see evaluate).
+const ARGS_PER_DECISION = 2;
+
+// Appends decision `d` of `from` (its keys, args and waiter) to `into`.
+function moveDecision(from: Batch, d: number, into: Batch): void {
+  const m = from.space.members.length;
+  for (let i = d * m; i < (d + 1) * m; i++) into.keys.push(from.keys[i]!);
+  for (let i = d * ARGS_PER_DECISION; i < (d + 1) * ARGS_PER_DECISION; i++) into.args.push(from.args[i]!);
+  into.waiters.push(from.waiters[d]!);
+}
+
+// An empty batch like `batch` (same keyspace, slot, deadline and sending history).
+function emptyLike(batch: Batch, viaCluster?: boolean): Batch {
+  return { ...batch, ...(viaCluster ? { viaCluster } : {}), keys: [], args: [], waiters: [] };
+}
+
+// A batch (without a reply key) split into one batch per client key, in the order of their decisions.
+function perClientKey(batch: Batch): Batch[] {
+  const parts = new Map<string, Batch>();
+  const m = batch.space.members.length;
+  for (let d = 0; d < batch.waiters.length; d++) {
+    const first = batch.keys[d * m]!;
+    let part = parts.get(first);
+    if (part === undefined) {
+      part = emptyLike(batch, true);
+      parts.set(first, part);
+    }
+    moveDecision(batch, d, part);
+  }
+  return [...parts.values()];
+}
+
 // Splits a batch into PIPELINE_PARTS parts in order (decisions later in the batch still run after earlier
 // ones: the parts go out on one connection, one after the other), or returns it whole when small.
 function splitForPipeline(batch: Batch): Batch[] {
   const n = batch.waiters.length;
   if (n < 2 * SPLIT_MIN) return [batch];
   const size = Math.max(SPLIT_MIN, Math.ceil(n / PIPELINE_PARTS));
-  const members = batch.space.members.length;
   const parts: Batch[] = [];
-  for (let from = 0; from < n; from += size) {
-    const to = Math.min(n, from + size);
-    parts.push({
-      ...batch,
-      keys: batch.keys.slice(from * members, to * members),
-      args: batch.args.slice(from * 2, to * 2),
-      waiters: batch.waiters.slice(from, to),
-    });
+  for (let d = 0; d < n; d++) {
+    if (d % size === 0) parts.push(emptyLike(batch));
+    moveDecision(batch, d, parts[parts.length - 1]!);
   }
   return parts;
 }
