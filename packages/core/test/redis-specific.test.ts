@@ -188,6 +188,76 @@ describe('stored states', () => {
   });
 });
 
+describe('TTL writes', () => {
+  // A key's TTL is written by the request that starts its window; later requests in that window leave it
+  // where it is (KEEPTTL) instead of writing the same instant again. Counted by the keyspace events Redis
+  // sends for every TTL it sets, on a server of this test's own (the setting is server-wide).
+  let server: RedisInstance;
+  let own: Redis;
+  let events: Redis;
+  const expired: string[] = [];
+  beforeAll(async () => {
+    server = await startRedis();
+    own = new Redis(server.url);
+    events = new Redis(server.url);
+    await own.config('SET', 'notify-keyspace-events', 'Eg');
+    await events.subscribe('__keyevent@0__:expire');
+    events.on('message', (_channel: string, key: string) => expired.push(key));
+  });
+  afterAll(async () => {
+    own.disconnect();
+    events.disconnect();
+    await server.stop();
+  });
+
+  // The events that came for `key` so far: a marker published after the requests arrives after them.
+  async function ttlWrites(key: string): Promise<number> {
+    const marker = `marker-${expired.length}-${Math.random()}`;
+    await own.publish('__keyevent@0__:expire', marker);
+    await pollUntil(async () => expired.includes(marker), 5000);
+    return expired.filter((k) => k === key).length;
+  }
+
+  const cases = [
+    { name: 'fixedWindow', algorithm: fixedWindow('100/minute'), expiry: (s: number[]) => s[0]! },
+    { name: 'slidingWindow', algorithm: slidingWindow('100/minute'), expiry: (s: number[]) => s[0]! + 2 * s[3]! },
+  ];
+  for (const { name, algorithm, expiry } of cases) {
+    it(`${name}: once per window, at the window's end as the state gives it`, async () => {
+      const limiter = new RateLimiter({ algorithm, backend: new RedisBackend({ client: own }), prefix: name });
+      await limiter.limit('k');
+      const [key] = limiter.keysFor('k');
+      const at = await own.call('PEXPIRETIME', key!);
+      for (let i = 0; i < 5; i++) await limiter.limit('k');
+      expect(await limiter.limit('k')).toMatchObject({ allowed: true, remaining: 93 });
+      expect(await own.call('PEXPIRETIME', key!)).toBe(at);
+      expect(at).toBe(expiry((await storedState(own, key!))!));
+      expect(await ttlWrites(key!)).toBe(1);
+    });
+  }
+
+  it('in a hybrid, only for the member whose expiry moves', async () => {
+    const algorithm = hybrid(fixedWindow('100/minute'), tokenBucket({ capacity: 100, refillRate: '100/minute' }));
+    const limiter = new RateLimiter({ algorithm, backend: new RedisBackend({ client: own }), prefix: 'hy' });
+    for (let i = 0; i < 4; i++) await limiter.limit('k');
+    const [fw, tb] = limiter.keysFor('k');
+    expect(await ttlWrites(fw!)).toBe(1);
+    expect(await ttlWrites(tb!)).toBe(4);
+    expect(await own.call('PEXPIRETIME', fw!)).toBe((await storedState(own, fw!))![0]);
+  });
+
+  it('every time on an injected clock, whose TTLs count from the server clock', async () => {
+    const clock = new FakeClock(1_000_000);
+    const backend = new RedisBackend({ client: own, clock: clock.read });
+    const limiter = new RateLimiter({ algorithm: fixedWindow('100/minute'), backend, prefix: 'fake' });
+    for (let i = 0; i < 3; i++) {
+      await limiter.limit('k');
+      clock.advance(10);
+    }
+    expect(await ttlWrites(limiter.keysFor('k')[0]!)).toBe(3);
+  });
+});
+
 describe('exact integers', () => {
   const at = (clock: FakeClock) => new RedisBackend({ client, clock: clock.read });
 

@@ -13,7 +13,8 @@ import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly
 // of when in the window it was spent, is read against the current limit at once: at or above it, refused
 // until the window ends (remaining never goes below 0). A shorter window starting from the old start
 // instead would hand a key that spent the whole count a moment ago a fresh allowance. Two integers, no
-// parameter: the cheapest state in Redis.
+// parameter: the cheapest state in Redis. Within a window its key's expiry stays where the window's first
+// request put it (the window's end), which the step tells the script so it does not write the TTL again.
 const LUA = `function(s, now, cost, p)
   local L, W = p[1], p[2]
   local stop, count = now + W, 0
@@ -22,7 +23,7 @@ const LUA = `function(s, now, cost, p)
   if cost > L then return nil, 0, math.max(0, L - count), reset, -1, 0 end
   if count + cost <= L then
     count = count + cost
-    return {stop, count}, 1, L - count, reset, 0, reset
+    return {stop, count}, 1, L - count, reset, 0, reset, s ~= nil and stop == s[1]
   end
   return nil, 0, math.max(0, L - count), reset, reset, 0
 end`;

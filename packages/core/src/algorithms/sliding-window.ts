@@ -40,7 +40,7 @@ const LUA = `function(s, now, cost, p)
   if after <= LW then
     local remaining = math.max(0, L - math.ceil(after / w))
     if w ~= W then return {now, cost, math.ceil(used / w), W}, 1, remaining, W, 0, 2 * W end
-    return {start, cur + cost, prev, w}, 1, remaining, reset, 0, start + 2 * w - now
+    return {start, cur + cost, prev, w}, 1, remaining, reset, 0, start + 2 * w - now, s ~= nil and start == s[1]
   end
   local retry
   if cur + cost <= L then

@@ -29,7 +29,11 @@ export interface AlgorithmStep {
   readonly windowMs: number;
   /** Integer parameters handed to both `step` and the Lua twin, in the same order. */
   readonly params: readonly number[];
-  /** Lua source of `function(s, now, cost, p)` returning `state, allowed(0|1), remaining, reset, retry, ttl`. */
+  /**
+   * Lua source of `function(s, now, cost, p)` returning `state, allowed(0|1), remaining, reset, retry, ttl`
+   * and optionally `kept`: true when the stored state's expiry already is `now + ttl` (a fixed window's
+   * end), so the script leaves the key's TTL as it is rather than writing it again.
+   */
   readonly lua: string;
   /**
    * The step: the state read for the key (undefined when absent), the time in ms, and the cost. Pure but

@@ -16,10 +16,10 @@ export const REPLY_KEPT_MS = 1000;
 // puts the value in a smaller allocation (88 bytes per key in MEMORY USAGE, not 104). A state written by
 // an earlier version (digits joined by ':') still reads: a packed array starts with a byte of 0x90 or more,
 // a digit string with a digit or '-'.
-const PRELUDE = `local unpack_state, pack_state = cmsgpack.unpack, cmsgpack.pack
+const PRELUDE = `local unpack_state, pack_state, byte = cmsgpack.unpack, cmsgpack.pack, string.byte
 local function decode(raw)
   if not raw then return nil end
-  if string.byte(raw, 1) >= 144 then return unpack_state(raw) end
+  if byte(raw, 1) >= 144 then return unpack_state(raw) end
   local s, i, n = {}, 1, 1
   while true do
     local j = string.find(raw, ':', i, true)
@@ -33,6 +33,9 @@ local encode = pack_state
 local t = redis.call('TIME')
 local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now = tonumber(ARGV[1]) or rnow
+-- A key's expiry is left alone (KEEPTTL) when its step says it already is now + ttl, which holds on the
+-- server's clock only: an injected clock (tests) has the TTL written every time, relative to the server's.
+local keeps = ARGV[1] == ''
 `;
 
 // Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, unless
@@ -64,34 +67,41 @@ if rnow > deadline then return {rnow, -1} end
 local M = #STEPS
 local out, at, wrote = {rnow}, 2, false
 for d = 0, N / M - 1 do
-  local cost = tonumber(ARGV[COSTS + 2 * d])
+  -- Almost every cost is 1: compared as a string (interned in Lua, so a pointer compare) before parsing.
+  local c = ARGV[COSTS + 2 * d]
+  local cost = c == '1' and 1 or tonumber(c)
   local write = ARGV[COSTS + 1 + 2 * d] ~= '1'
   local base = d * M
   if M == 1 then
     local key = KEYS[base + 1]
-    local ns, allowed, remaining, reset, retry, ttl = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
+    local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
     if allowed == 1 and write then
-      if ns and ttl > 0 then redis.call('SET', key, encode(ns), 'PX', ttl) else redis.call('DEL', key) end
+      if not ns or ttl <= 0 then redis.call('DEL', key)
+      elseif kept and keeps then redis.call('SET', key, encode(ns), 'KEEPTTL')
+      else redis.call('SET', key, encode(ns), 'PX', ttl) end
       wrote = true
     end
     out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
     at = at + 4
   else
-    local states, ttls, all = {}, {}, true
+    local states, ttls, keptTtls, all = {}, {}, {}, true
     for i = 1, M do
-      local ns, allowed, remaining, reset, retry, ttl = STEPS[i](decode(redis.call('GET', KEYS[base + i])), now, cost, PARAMS[i])
+      local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[i](decode(redis.call('GET', KEYS[base + i])), now, cost, PARAMS[i])
       if allowed ~= 1 then all = false end
       states[i] = ns
       ttls[i] = ttl
+      keptTtls[i] = kept and keeps
       out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
       at = at + 4
     end
     if all and write then
       for i = 1, M do
-        if states[i] and ttls[i] > 0 then
-          redis.call('SET', KEYS[base + i], encode(states[i]), 'PX', ttls[i])
-        else
+        if not states[i] or ttls[i] <= 0 then
           redis.call('DEL', KEYS[base + i])
+        elseif keptTtls[i] then
+          redis.call('SET', KEYS[base + i], encode(states[i]), 'KEEPTTL')
+        else
+          redis.call('SET', KEYS[base + i], encode(states[i]), 'PX', ttls[i])
         end
       end
       wrote = true
