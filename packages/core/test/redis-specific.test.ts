@@ -220,11 +220,19 @@ describe('TTL writes', () => {
 
   const cases = [
     { name: 'fixedWindow', algorithm: fixedWindow('100/minute'), expiry: (s: number[]) => s[0]! },
-    { name: 'slidingWindow', algorithm: slidingWindow('100/minute'), expiry: (s: number[]) => s[0]! + 2 * s[3]! },
+    {
+      name: 'slidingWindow',
+      algorithm: slidingWindow('100/minute'),
+      expiry: (s: number[]) => s[0]! + 2 * s[3]!,
+    },
   ];
   for (const { name, algorithm, expiry } of cases) {
     it(`${name}: once per window, at the window's end as the state gives it`, async () => {
-      const limiter = new RateLimiter({ algorithm, backend: new RedisBackend({ client: own }), prefix: name });
+      const limiter = new RateLimiter({
+        algorithm,
+        backend: new RedisBackend({ client: own }),
+        prefix: name,
+      });
       await limiter.limit('k');
       const [key] = limiter.keysFor('k');
       const at = await own.call('PEXPIRETIME', key!);
@@ -237,7 +245,10 @@ describe('TTL writes', () => {
   }
 
   it('in a hybrid, only for the member whose expiry moves', async () => {
-    const algorithm = hybrid(fixedWindow('100/minute'), tokenBucket({ capacity: 100, refillRate: '100/minute' }));
+    const algorithm = hybrid(
+      fixedWindow('100/minute'),
+      tokenBucket({ capacity: 100, refillRate: '100/minute' }),
+    );
     const limiter = new RateLimiter({ algorithm, backend: new RedisBackend({ client: own }), prefix: 'hy' });
     for (let i = 0; i < 4; i++) await limiter.limit('k');
     const [fw, tb] = limiter.keysFor('k');
