@@ -55,6 +55,21 @@ describe('batches on a standalone server', () => {
     expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 100 }, (_, i) => 999 - i));
   });
 
+  // A peek answers what a request of cost 1 would get, spending nothing: the last request still gets 995.
+  it('answers costs above 1 and peeks among costs of 1 in one call, each as if alone', async () => {
+    const limiter = await limiterWithScript('mixed');
+    const before = await evalshaCalls();
+    const decisions = await Promise.all([
+      limiter.limit('m'),
+      limiter.limit('m', { cost: 3 }),
+      limiter.peek('m'),
+      limiter.limit('n'),
+      limiter.limit('m'),
+    ]);
+    expect(await evalshaCalls()).toBe(before + 1);
+    expect(decisions.map((d) => d.remaining)).toEqual([999, 996, 995, 999, 995]);
+  });
+
   it('keeps a batch under 32 decisions in one call', async () => {
     const limiter = await limiterWithScript('small');
     const before = await evalshaCalls();

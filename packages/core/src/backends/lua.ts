@@ -42,8 +42,9 @@ local keeps = ARGV[1] == ''
 // ARGV[3] is '0', the batch's reply key ('1': a first send, which keeps its reply there; '2': a re-send,
 // answered from that reply if there is one). ARGV[1] is `now` (empty: the server's clock), [2] the caller's
 // deadline on the server's clock, [3] that flag, then the keyspace's parameters (every step's, in order: a
-// batch is one keyspace, so they are sent once per batch), then each decision's cost and peek flag from
-// ARGV[COSTS] on. The reply is kept packed with cmsgpack (C, and exact for integers); only a re-send reads
+// batch is one keyspace, so they are sent once per batch), then from ARGV[COSTS] on each decision's cost and
+// peek flag, or only '*' when every decision costs 1 and is no peek (most batches: two arguments fewer per
+// decision to send, parse and read). The reply is kept packed with cmsgpack (C, and exact for integers); only a re-send reads
 // it, so a first send costs one SET. Each decision is all-or-nothing on its own M keys; decisions later in
 // the batch see what earlier ones wrote, exactly as if they had arrived one by one.
 //
@@ -66,11 +67,15 @@ local deadline = tonumber(ARGV[2])
 if rnow > deadline then return {rnow, -1} end
 local M = #STEPS
 local out, at, wrote = {rnow}, 2, false
+local plain = ARGV[COSTS] == '*'
 for d = 0, N / M - 1 do
-  -- Almost every cost is 1: compared as a string (interned in Lua, so a pointer compare) before parsing.
-  local c = ARGV[COSTS + 2 * d]
-  local cost = c == '1' and 1 or tonumber(c)
-  local write = ARGV[COSTS + 1 + 2 * d] ~= '1'
+  local cost, write = 1, true
+  if not plain then
+    -- Most costs are 1: compared as a string (interned in Lua, so a pointer compare) before parsing.
+    local c = ARGV[COSTS + 2 * d]
+    cost = c == '1' and 1 or tonumber(c)
+    write = ARGV[COSTS + 1 + 2 * d] ~= '1'
+  end
   local base = d * M
   if M == 1 then
     local key = KEYS[base + 1]
@@ -132,7 +137,7 @@ export function paramArgs(members: readonly AlgorithmStep[]): string[] {
  * The script that runs a batch of decisions over steps of this shape (shared by every keyspace of that
  * shape, whatever its rates). ARGV: now (empty = the server's clock), the deadline (server ms), the reply
  * key's use (0: none, 1: keep the reply, 2: a re-send, answer from it), then the steps' parameters
- * (paramArgs), then cost and peek (0|1) per decision; KEYS: one per member per decision, then the reply key
+ * (paramArgs), then cost and peek (0|1) per decision, or '*' alone for costs of 1 and no peeks; KEYS: one per member per decision, then the reply key
  * if any. Returns the server's time in ms, then 4 integers per member per decision: allowed, remaining,
  * reset, retry; or {time, -1} past the deadline.
  */

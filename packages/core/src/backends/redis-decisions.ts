@@ -379,7 +379,8 @@ export class RedisDecisions implements Backend {
     const deadline = Math.floor(batch.deadline + this.offset);
     // A batch sent before may have run: only then does the script look for the reply it kept.
     const replies = this.keepsReplies ? (batch.sent ? 2 : 1) : 0;
-    const args = [this.clock ? this.clock() : '', deadline, replies, ...script.params, ...batch.args];
+    const head = [this.clock ? this.clock() : '', deadline, replies, ...script.params];
+    const args = plainCosts(batch.args) ? [...head, '*'] : [...head, ...batch.args];
     batch.sent = true;
     const node = batch.viaCluster ? undefined : this.nodes?.nodeFor(batch.slot);
     const reply = node
@@ -497,6 +498,15 @@ function chargedIn(kept: readonly number[], peeks: readonly boolean[], members: 
 
 // Every decision adds its cost and peek flag to a batch's args (see evaluate).
 const ARGS_PER_DECISION = 2;
+
+// Whether every decision of a batch costs 1 and is no peek: the script is then sent '*' instead of its
+// args, two arguments fewer per decision for ioredis to write and Redis to parse.
+function plainCosts(args: readonly (number | string)[]): boolean {
+  for (let i = 0; i < args.length; i += ARGS_PER_DECISION) {
+    if (args[i] !== 1 || args[i + 1] !== 0) return false;
+  }
+  return true;
+}
 
 // Appends decision `d` of `from` (its keys, args and waiter) to `into`.
 function moveDecision(from: Batch, d: number, into: Batch): void {
