@@ -32,7 +32,7 @@ class ExpressHttpRequest implements HttpRequest {
   readonly raw: Request;
 
   constructor(req: Request) {
-    this.ip = req.ip;
+    this.ip = clientIp(req);
     this.method = req.method;
     this.raw = req;
   }
@@ -56,6 +56,18 @@ class ExpressHttpRequest implements HttpRequest {
   header(name: string): string | undefined {
     return this.raw.get(name);
   }
+}
+
+// req.ip is proxy-addr over the socket address and X-Forwarded-For, trimmed by the 'trust proxy' setting:
+// without that header it is the socket address whatever the setting, so the getter (a settings lookup, a
+// header parse and two arrays per request) is only asked when the header is there. A req whose ip was
+// redefined on the request itself is asked too.
+function clientIp(req: Request): string | undefined {
+  const socket = req.socket;
+  if (req.headers['x-forwarded-for'] === undefined && socket != null && !Object.hasOwn(req, 'ip')) {
+    return socket.remoteAddress;
+  }
+  return req.ip;
 }
 
 /**
