@@ -3,10 +3,11 @@ import { DistLimiterError, BackendError, BackendTimeoutError } from './errors.js
 // The longest delay setTimeout takes, 2^31 - 1 ms (about 24.8 days).
 const MAX_DELAY = 2_147_483_647;
 
-interface Pending {
+/** A call bounded by a Deadlines instance: `expire` runs once at `deadline` unless untracked before. */
+export interface Bounded {
+  /** performance.now() ms: when the call started plus the instance's timeoutMs. */
   readonly deadline: number;
-  readonly reject: (error: Error) => void;
-  readonly late: () => Error;
+  expire(): void;
 }
 
 // BackendError as is, and ClosedError too: using a closed backend is a bug, not an outage.
@@ -27,7 +28,7 @@ function backendFailure(error: unknown): Error {
  * order, is also in deadline order: its first entry is the next deadline.
  */
 export class Deadlines {
-  private readonly pending = new Set<Pending>();
+  private readonly pending = new Set<Bounded>();
   private timer: NodeJS.Timeout | undefined;
 
   private readonly backendLate = () => new BackendTimeoutError(this.timeoutMs);
@@ -49,11 +50,8 @@ export class Deadlines {
     failed: (error: unknown) => unknown = (error) => error,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: performance.now() + this.timeoutMs, reject, late };
-      this.pending.add(entry);
-      // A timer already armed is due no later than this deadline (it serves an earlier call), and sweep
-      // re-arms it for whatever is pending then, so only an idle instance arms here.
-      if (this.timer === undefined) this.arm(entry.deadline);
+      const entry: Bounded = { deadline: performance.now() + this.timeoutMs, expire: () => reject(late()) };
+      this.track(entry);
       // Settling only drops the entry: the timer is left armed, as clearing and re-arming it on every answer
       // would cost a timer per call again; if it fires with nothing due, sweep re-arms or stops.
       work.then(
@@ -67,6 +65,22 @@ export class Deadlines {
         },
       );
     });
+  }
+
+  /**
+   * Bounds a call without a promise of its own (for callers that settle their own): `entry.expire()` runs
+   * at its deadline unless `untrack` came first. Its deadline must be now + timeoutMs.
+   */
+  track(entry: Bounded): void {
+    this.pending.add(entry);
+    // A timer already armed is due no later than this deadline (it serves an earlier call), and sweep
+    // re-arms it for whatever is pending then, so only an idle instance arms here.
+    if (this.timer === undefined) this.arm(entry.deadline);
+  }
+
+  /** The call settled: its deadline no longer applies. */
+  untrack(entry: Bounded): void {
+    this.pending.delete(entry);
   }
 
   private arm(deadline: number): void {
@@ -87,7 +101,7 @@ export class Deadlines {
         return;
       }
       this.pending.delete(entry);
-      entry.reject(entry.late());
+      entry.expire();
     }
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
-import { Deadlines } from '../deadlines.js';
+import { type Bounded, Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { composeScript, paramArgs, REPLY_KEPT_MS, type Script } from './lua.js';
@@ -39,15 +39,26 @@ interface UnknownFate {
   readonly until: number;
 }
 
-interface Waiter {
-  readonly resolve: (outcomes: StepOutcome[]) => void;
-  readonly reject: (error: unknown) => void;
-  readonly peek: boolean;
+// One caller of evaluate. It is its own entry in the deadlines (no promise racing the answer's: that cost
+// a promise, an entry and three closures per decision), rejected there when its time runs out.
+class Waiter implements Bounded {
+  resolve!: (outcomes: StepOutcome[]) => void;
+  reject!: (error: unknown) => void;
   // Set when the caller's deadline passed first: its answer was given without Redis.
-  answered: boolean;
-  // The breaker's token and the call's start, when a breaker watches the calls.
-  readonly token: number;
-  readonly started: number;
+  answered = false;
+
+  constructor(
+    private readonly owner: RedisDecisions,
+    readonly peek: boolean,
+    // The breaker's token and the call's start, when a breaker watches the calls.
+    readonly token: number,
+    readonly started: number,
+    readonly deadline: number,
+  ) {}
+
+  expire(): void {
+    this.owner.expired(this);
+  }
 }
 
 // A keyspace's script (shared by every keyspace of its shape) and its parameters as ARGV strings, made
@@ -170,11 +181,14 @@ export class RedisDecisions implements Backend {
     const breaker = this.breaker;
     // Refused at once (synchronously) while the breaker is open.
     const token = breaker === undefined ? 0 : breaker.admit();
-    const started = breaker === undefined ? 0 : performance.now();
-    let waiter!: Waiter;
+    const now = performance.now();
+    const started = breaker === undefined ? 0 : now;
+    const waiter = new Waiter(this, peek, token, started, now + this.timeoutMs);
     const answer = new Promise<StepOutcome[]>((resolve, reject) => {
-      waiter = { resolve, reject, peek, answered: false, token, started };
+      waiter.resolve = resolve;
+      waiter.reject = reject;
     });
+    this.deadlines.track(waiter);
     // Every key of one client key is in one slot (its `{...}` tag), so the first one names the slot.
     const slot = this.nodes === undefined ? 0 : slotOf(keys[0]!);
     let slots = this.pending.get(space);
@@ -184,7 +198,7 @@ export class RedisDecisions implements Backend {
     }
     let batch = slots.get(slot);
     if (batch === undefined) {
-      batch = { space, slot, keys: [], args: [], waiters: [], deadline: performance.now() + this.timeoutMs };
+      batch = { space, slot, keys: [], args: [], waiters: [], deadline: waiter.deadline };
       slots.set(slot, batch);
       // Every decision asked for in this turn of the event loop joins this batch: one round trip for all of
       // them. A turn, not a tick: an HTTP server reads each socket in a callback of its own, so requests
@@ -198,12 +212,15 @@ export class RedisDecisions implements Backend {
     batch.args.push(cost, peek ? 1 : 0);
     batch.waiters.push(waiter);
     if (!this.batching || batch.waiters.length >= MAX_BATCH) this.flush(batch);
-    return this.deadlines.race(answer, () => {
-      waiter.answered = true;
-      const error = this.late();
-      breaker?.record(token, started, false, error);
-      return error;
-    });
+    return answer;
+  }
+
+  /** A caller's deadline passed before its answer: it is refused now, and its answer ignored when it comes. */
+  expired(waiter: Waiter): void {
+    waiter.answered = true;
+    const error = this.late();
+    this.breaker?.record(waiter.token, waiter.started, false, error);
+    waiter.reject(error);
   }
 
   async delete(space: Keyspace, key: string): Promise<void> {
@@ -422,6 +439,7 @@ export class RedisDecisions implements Backend {
     const per = batch.space.members.length * 4;
     const breaker = this.breaker;
     batch.waiters.forEach((w, i) => {
+      this.deadlines.untrack(w);
       const outcomes = toOutcomes(raw, 1 + i * per, per);
       if (w.answered) {
         if (!w.peek && outcomes.every((o) => o.allowed)) this.counters.lateReplies++;
@@ -435,6 +453,7 @@ export class RedisDecisions implements Backend {
   private fail(batch: Batch, error: unknown): void {
     const breaker = this.breaker;
     for (const w of batch.waiters) {
+      this.deadlines.untrack(w);
       // A caller answered at its deadline was recorded then.
       if (breaker !== undefined && !w.answered) breaker.record(w.token, w.started, false, error);
       w.reject(error);
