@@ -1,5 +1,12 @@
 import type { HttpLimiter, HttpOutcome } from '@distlimiter/core';
-import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  HttpException,
+  Inject,
+  Injectable,
+  type Type,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NestHttpRequest, setHeaders } from './http-request.js';
 import { limiterFor } from './route-limiters.js';
@@ -24,6 +31,12 @@ export class RateLimitException extends HttpException {
  * Use it app-wide (`{ provide: APP_GUARD, useClass: RateLimitGuard }`) or with `@UseGuards(RateLimitGuard)`.
  */
 export class RateLimitGuard implements CanActivate {
+  // The handler last seen and its limiter (null: not limited): requests for one handler come in runs, and
+  // this spares limiterFor's three map lookups on each of them.
+  private lastController: Function | undefined;
+  private lastHandler: Function | undefined;
+  private lastLimiter: HttpLimiter | null = null;
+
   constructor(
     private readonly limiter: HttpLimiter,
     private readonly reflector: Reflector,
@@ -35,12 +48,24 @@ export class RateLimitGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // Microservice and WebSocket handlers have no HTTP request to count or response to answer.
     if (context.getType() !== 'http') return true;
-    const http = context.switchToHttp();
-    const limiter = limiterFor(this.limiter, this.reflector, context.getClass(), context.getHandler());
-    if (!limiter) return true;
-    const outcome = limiter.evaluate(new NestHttpRequest(http.getRequest(), limiter !== this.limiter));
-    if (outcome instanceof Promise) return outcome.then((o) => admit(o, http.getResponse()));
-    return admit(outcome, http.getResponse());
+    const limiter = this.limiterOf(context.getClass(), context.getHandler());
+    if (limiter === null) return true;
+    // The arguments of an HTTP handler are (request, response, next): what switchToHttp() reads too, but
+    // that builds three closures and adds them to the context on every call.
+    const request = context.getArgByIndex(0);
+    const response = context.getArgByIndex(1);
+    const outcome = limiter.evaluate(new NestHttpRequest(request, limiter !== this.limiter));
+    if (outcome instanceof Promise) return outcome.then((o) => admit(o, response));
+    return admit(outcome, response);
+  }
+
+  private limiterOf(controller: Type<unknown>, handler: Function): HttpLimiter | null {
+    if (handler === this.lastHandler && controller === this.lastController) return this.lastLimiter;
+    const limiter = limiterFor(this.limiter, this.reflector, controller, handler) ?? null;
+    this.lastController = controller;
+    this.lastHandler = handler;
+    this.lastLimiter = limiter;
+    return limiter;
   }
 }
 

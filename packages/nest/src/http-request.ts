@@ -16,10 +16,10 @@ interface PlatformRequest {
 }
 
 /** Express `Request` or Fastify `FastifyRequest` seen as the framework-neutral request the core limits. */
-// The path is computed when asked: the limiter reads it only when configured to (exemptions, callbacks).
+// The path and method are read when asked: the limiter reads the path only when configured to (exemptions,
+// callbacks), and the method only for a route's own limit, and Fastify's `method` is a getter.
 export class NestHttpRequest implements HttpRequest {
   readonly ip: string | undefined;
-  readonly method: string;
   readonly routeId: string | undefined;
   readonly raw: PlatformRequest;
 
@@ -27,10 +27,14 @@ export class NestHttpRequest implements HttpRequest {
   constructor(request: PlatformRequest, route: boolean) {
     // Both platforms resolve `ip` under their own trust-proxy setting; reading headers here would bypass it.
     this.ip = request.ip || undefined;
-    this.method = request.method;
     const pattern = route ? (request.route?.path ?? request.routeOptions?.url) : undefined;
     this.routeId = pattern === undefined ? undefined : String(pattern);
     this.raw = request;
+  }
+
+  /** The request method, as the platform gives it. */
+  get method(): string {
+    return this.raw.method;
   }
 
   /** Path without the query string, as the client asked for it (before any router stripped a mount path). */
@@ -54,9 +58,10 @@ interface PlatformResponse {
 
 /** Sets the rate-limit headers on an Express response or a Fastify reply. */
 export function setHeaders(response: PlatformResponse, headers: Readonly<Record<string, string>>): void {
-  for (const name in headers) {
-    const value = headers[name] as string;
-    if (typeof response.setHeader === 'function') response.setHeader(name, value);
-    else response.header?.(name, value);
+  // The platform is told apart once per response, not once per field.
+  if (typeof response.setHeader === 'function') {
+    for (const name in headers) response.setHeader(name, headers[name] as string);
+  } else if (typeof response.header === 'function') {
+    for (const name in headers) response.header(name, headers[name] as string);
   }
 }
