@@ -3,7 +3,7 @@ import { localFallbackOf } from './backends/local-fallback.js';
 import { MemoryBackend } from './backends/memory.js';
 import { type Backend, type BackendHealth, isBackend, type Keyspace } from './backends/types.js';
 import { Deadlines } from './deadlines.js';
-import { type Decision, decisionOf, retryOf } from './decision.js';
+import { combine, type Decision } from './decision.js';
 import {
   BackendError,
   InvalidCostError,
@@ -14,6 +14,8 @@ import {
 import { checkScope, LimiterKeyspace } from './key-names.js';
 import { keysOf, knownKeys } from './policy/known-keys.js';
 import { isWellFormed, WELL_FORMED } from './well-formed.js';
+
+export { combine } from './decision.js';
 
 /** Options of a RateLimiter. */
 export interface RateLimiterOptions {
@@ -89,7 +91,7 @@ export class RateLimiter {
   /** Where this limiter's state lives: its steps, namespaces and key names, handed to the backend. */
   readonly keyspace: Keyspace;
   private readonly members: readonly AlgorithmStep[];
-  // A plain MemoryBackend under a single algorithm: `limit` and `decide` ask it for the Decision itself.
+  // A plain MemoryBackend: `limit` and `decide` ask it for the Decision itself.
   private readonly memory: MemoryBackend | undefined;
   // One keyspace per scope used so far; scopes are routes, so there are few of them.
   private readonly scopes = new Map<string, Keyspace>();
@@ -154,7 +156,7 @@ export class RateLimiter {
     this.deadlines = own === undefined ? new Deadlines(timeoutMs) : undefined;
     // A subclass may override evaluate, so only the class itself qualifies.
     const plain = Object.getPrototypeOf(backend) === MemoryBackend.prototype;
-    this.memory = plain && algorithm.members.length === 1 ? (backend as MemoryBackend) : undefined;
+    this.memory = plain ? (backend as MemoryBackend) : undefined;
     if (this.onBackendError === 'local') backend.watchInstances?.(prefix);
   }
 
@@ -164,7 +166,7 @@ export class RateLimiter {
     try {
       if (options === undefined && this.memory !== undefined) {
         checkKey(key);
-        return Promise.resolve(this.memory.decideOne(this.keyspace, key, 1, false));
+        return Promise.resolve(this.memory.decide(this.keyspace, key, 1));
       }
       decision = this.decideNow(key, costOf(options), false, options?.scope);
     } catch (error) {
@@ -182,7 +184,7 @@ export class RateLimiter {
   decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
     if (options === undefined && this.memory !== undefined) {
       checkKey(key);
-      return this.memory.decideOne(this.keyspace, key, 1, false);
+      return this.memory.decide(this.keyspace, key, 1);
     }
     return this.decideNow(key, costOf(options), false, options?.scope);
   }
@@ -351,55 +353,4 @@ function checkKey(key: unknown): asserts key is string {
   }
   // Lone surrogates all encode to U+FFFD in a stored key name, so distinct keys would share one bucket.
   if (!isWellFormed(key)) throw new InvalidKeyError(key, `a ${WELL_FORMED} string`);
-}
-
-/**
- * Folds member outcomes into one Decision: allowed only if all allow; retry is the longest any member needs
- * (Infinity if one never can). Limit, remaining and reset come from the binding member: when refused, the
- * refusing member with the longest retry (so a client told to wait is shown the limit that makes it wait);
- * when allowed, the member with the least remaining. Ties go to the smaller limit, then the earlier member.
- */
-export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
-  if (outcomes.length === 1) return decisionOf(members[0]!.limit, outcomes[0]!);
-  let allowed = true;
-  for (let i = 0; i < outcomes.length; i++) if (!outcomes[i]!.allowed) allowed = false;
-  let bind = -1;
-  let retry = 0;
-  for (let i = 0; i < outcomes.length; i++) {
-    const o = outcomes[i]!;
-    // A refused request charges nothing, yet a member that would have allowed it reports what would remain
-    // after charging it; only the members that refused describe the key as it is.
-    if (!allowed && o.allowed) continue;
-    const r = retryOf(o);
-    if (r > retry) retry = r;
-    if (bind === -1 || binds(members, outcomes, i, bind, allowed)) bind = i;
-  }
-  const b = outcomes[bind]!;
-  return {
-    allowed,
-    limit: members[bind]!.limit,
-    remaining: b.remaining,
-    resetAfterMs: b.resetAfterMs,
-    retryAfterMs: allowed ? 0 : retry,
-    binding: bind,
-  };
-}
-
-// Whether member i binds the decision more than the current choice b.
-function binds(
-  members: readonly AlgorithmStep[],
-  outcomes: readonly StepOutcome[],
-  i: number,
-  b: number,
-  allowed: boolean,
-): boolean {
-  const o = outcomes[i]!;
-  const c = outcomes[b]!;
-  if (!allowed) {
-    const ro = retryOf(o);
-    const rc = retryOf(c);
-    if (ro !== rc) return ro > rc;
-  }
-  if (o.remaining !== c.remaining) return o.remaining < c.remaining;
-  return members[i]!.limit < members[b]!.limit;
 }

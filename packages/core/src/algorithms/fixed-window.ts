@@ -1,8 +1,17 @@
+import { type Decision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import { windowShare } from './share.js';
 import { type WindowOptions, windowRate } from './options.js';
-import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
+import {
+  type Admission,
+  type Algorithm,
+  type AlgorithmStep,
+  admitted,
+  pair,
+  rejected,
+  tooCostly,
+} from './types.js';
 
 // State [windowEndMs, count]. A key's window starts at its first request (not at a wall-clock
 // boundary), so keys do not all reset at once and a burst cannot straddle a shared edge.
@@ -48,6 +57,7 @@ export function fixedWindow(options: string | WindowOptions): Algorithm & Algori
     params: [limit, windowMs],
     lua: LUA,
     fn: step,
+    decideFn: decide,
     share: windowShare,
   });
 }
@@ -68,4 +78,28 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
     return admitted(pair(s, stop, count), L - count, reset, reset);
   }
   return rejected(Math.max(0, L - count), reset, reset);
+}
+
+// `step` as a Decision: the admission inline, refusals through `step` itself, so both answer alike.
+function decide(
+  p: readonly number[],
+  s: number[] | undefined,
+  now: number,
+  cost: number,
+  out: Admission,
+): Decision {
+  const L = p[0]!;
+  let stop = now + p[1]!;
+  let count = 0;
+  if (s !== undefined && now < s[0]!) {
+    stop = s[0]!;
+    count = s[1]!;
+  }
+  if (cost > L || count + cost > L) return decisionOf(L, step(p, s, now, cost));
+  const reset = stop - now;
+  count += cost;
+  out.state = pair(s, stop, count);
+  out.ttlMs = reset;
+  // The fields of decisionOf, in its order, so every Decision keeps one shape.
+  return { allowed: true, limit: L, remaining: L - count, resetAfterMs: reset, retryAfterMs: 0, binding: 0 };
 }

@@ -1,3 +1,5 @@
+import type { Decision } from '../decision.js';
+
 /** What one algorithm says about one key; durations in whole milliseconds, `retryAfterMs` -1 means never. */
 export interface StepOutcome {
   readonly allowed: boolean;
@@ -55,8 +57,21 @@ export interface AlgorithmStep {
    * sliding log keeps a running count): exactly `step`'s outcomes. Absent: the memory backend runs `step`.
    */
   memoryStep?(state: number[] | undefined, now: number, cost: number): StepResult;
+  /**
+   * `memoryStep` answered as this step's own Decision, exactly `decisionOf(limit, memoryStep(...))`, for
+   * the memory backend's single-algorithm path: an admission leaves its state and TTL in `out` instead of
+   * in an outcome object, so a decision allocates nothing but its Decision. Absent: the backend folds
+   * `memoryStep`. Same licence as `step` to write an admitted state into `state`.
+   */
+  decide?(state: number[] | undefined, now: number, cost: number, out: Admission): Decision;
   /** This step cut to one instance's share of `instances` (the local fallback; see `shareOf`). */
   share?(instances: number): AlgorithmStep;
+}
+
+/** Where `AlgorithmStep.decide` leaves what an admission stores: the state and how long it matters. */
+export interface Admission {
+  state: number[] | null;
+  ttlMs: number;
 }
 
 /** An algorithm as the limiter sees it: one or more steps that must all allow a request. */

@@ -1,6 +1,6 @@
-import type { AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
+import type { Admission, AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
-import { type Decision, decisionOf } from '../decision.js';
+import { combine, type Decision, decisionOf } from '../decision.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveIntegerOr } from '../policy/validate.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -17,15 +17,23 @@ export interface MemoryBackendOptions {
 export const MEMORY_BACKEND_OPTION_KEYS = keysOf<MemoryBackendOptions>()(['maxKeys', 'clock']);
 
 // A node of the recency list; a class so every entry shares one shape (V8 keeps property access fast).
+// Fields are declared, not defined: a defined field starts as undefined, and V8 would then store every
+// expiresAt as a fresh heap number instead of in place (an allocation and a write barrier per decision).
 class Entry {
-  prev: Entry | null = null;
-  next: Entry | null = null;
-  constructor(
-    readonly table: Map<string, Entry>,
-    readonly key: string,
-    public state: number[],
-    public expiresAt: number,
-  ) {}
+  declare readonly table: Map<string, Entry>;
+  declare readonly key: string;
+  declare state: number[];
+  declare expiresAt: number;
+  declare prev: Entry | null;
+  declare next: Entry | null;
+  constructor(table: Map<string, Entry>, key: string, state: number[], expiresAt: number) {
+    this.table = table;
+    this.key = key;
+    this.state = state;
+    this.expiresAt = expiresAt;
+    this.prev = null;
+    this.next = null;
+  }
 }
 
 // Runs a member's step on the state this backend keeps for it: its memoryStep when it has one.
@@ -33,10 +41,19 @@ function stepOf(m: AlgorithmStep, state: number[] | undefined, now: number, cost
   return m.memoryStep !== undefined ? m.memoryStep(state, now, cost) : m.step(state, now, cost);
 }
 
-// A keyspace's members' tables, in member order, and whether two members share one (same namespace).
+// A keyspace's members' tables, in member order, and whether two members share one (same namespace);
+// the first member and its table are kept apart, so a single algorithm reads them without an index.
 interface Layout {
   readonly tables: readonly Map<string, Entry>[];
   readonly shared: boolean;
+  readonly first: AlgorithmStep;
+  readonly table: Map<string, Entry>;
+}
+
+// What a step's `decide` admitted; one per backend, read right after each call.
+class Admitted implements Admission {
+  state: number[] | null = null;
+  ttlMs = 0;
 }
 
 // Expired entries are dropped lazily: on read, and a few at a time from the LRU end on each write.
@@ -60,6 +77,12 @@ export class MemoryBackend implements Backend {
   private lastLayout: Layout | undefined;
   // The entries a multi-member evaluate found, kept for its writes; emptied before it returns.
   private readonly entries: (Entry | undefined)[] = [];
+  // decideAll's outcomes, and the states it let members write in place, saved for a refusal to put back:
+  // member i's values from marks[i] on, marks[i] = -1 when it had no state. Emptied before it returns.
+  private readonly results: StepResult[] = [];
+  private readonly saved: number[] = [];
+  private readonly marks: number[] = [];
+  private readonly admitted = new Admitted();
   // Recency list, least recently used (written, or refused) first. Kept by hand rather than by re-inserting into the Map:
   // a Map re-inserted on every write leaves deleted slots at its front, and iterating from there to find
   // the oldest entry costs O(deleted slots) per write.
@@ -111,15 +134,109 @@ export class MemoryBackend implements Backend {
   }
 
   /**
+   * `combine(space.members, evaluate(space, key, cost, false))`, answered without the outcome array: a
+   * single algorithm through its step's `decide` when it has one, several without combining when all allow.
+   */
+  decide(space: Keyspace, key: string, cost: number): Decision {
+    return space.members.length === 1
+      ? this.decideOne(space, key, cost, false)
+      : this.decideAll(space, key, cost);
+  }
+
+  /**
    * `evaluate` of a one-member keyspace, answered as that member's Decision: a single algorithm's
    * decision then allocates no outcome array and needs no combining.
    */
   decideOne(space: Keyspace, key: string, cost: number, peek: boolean): Decision {
     if (this.closed) throw new ClosedError('MemoryBackend');
     const now = this.clock();
-    const member = space.members[0]!;
-    const r = this.runOne(member, this.layoutOf(space).tables[0]!, key, now, cost, peek);
-    return decisionOf(member.limit, r);
+    const layout = this.layoutOf(space);
+    const member = layout.first;
+    const table = layout.table;
+    if (peek || member.decide === undefined) {
+      return decisionOf(member.limit, this.runOne(member, table, key, now, cost, peek));
+    }
+    const e = this.live(table, key, now);
+    const out = this.admitted;
+    const d = member.decide(e === undefined ? undefined : e.state, now, cost, out);
+    if (!d.allowed) this.markUsed(e);
+    else this.write(table, key, e, out.state, out.ttlMs, now);
+    return d;
+  }
+
+  // Several members on distinct tables, charged only if all allow. Each runs on its stored state in place
+  // (no copy), its values saved first; when one refuses, the members before it get their values back.
+  private decideAll(space: Keyspace, key: string, cost: number): Decision {
+    if (this.closed) throw new ClosedError('MemoryBackend');
+    const layout = this.layoutOf(space);
+    const members = space.members;
+    if (layout.shared) return combine(members, this.evaluate(space, key, cost, false));
+    const now = this.clock();
+    const tables = layout.tables;
+    const entries = this.entries;
+    const results = this.results;
+    const saved = this.saved;
+    const marks = this.marks;
+    const n = members.length;
+    let top = 0;
+    let all = true;
+    for (let i = 0; i < n; i++) {
+      const e = this.live(tables[i]!, key, now);
+      entries[i] = e;
+      let state: number[] | undefined;
+      marks[i] = -1;
+      if (e !== undefined) {
+        state = e.state;
+        // The last member, when all before it allowed, either allows too or writes nothing: nothing to save.
+        if (i < n - 1 || !all) {
+          marks[i] = top;
+          for (let j = 0; j < state.length; j++) saved[top++] = state[j]!;
+        }
+      }
+      const r = stepOf(members[i]!, state, now, cost);
+      results[i] = r;
+      if (!r.allowed) all = false;
+    }
+    if (!all) {
+      for (let i = 0; i < n; i++) {
+        const e = entries[i];
+        entries[i] = undefined;
+        const at = marks[i]!;
+        if (e !== undefined && at >= 0) {
+          e.state = saved.slice(at, nextMark(marks, i + 1, n, top));
+        }
+        this.markUsed(e);
+      }
+      const outcomes = results.slice(0, n);
+      results.length = 0;
+      return combine(members, outcomes);
+    }
+    // combine() when all allow: the member with the least remaining binds, ties to the smaller limit, then
+    // the earlier member.
+    let bind = 0;
+    for (let i = 0; i < n; i++) {
+      const r = results[i]!;
+      this.store(tables[i]!, key, entries[i], r, now);
+      entries[i] = undefined;
+      if (i === 0) continue;
+      const b = results[bind]!;
+      if (
+        r.remaining < b.remaining ||
+        (r.remaining === b.remaining && members[i]!.limit < members[bind]!.limit)
+      ) {
+        bind = i;
+      }
+    }
+    const b = results[bind]!;
+    results.length = 0;
+    return {
+      allowed: true,
+      limit: members[bind]!.limit,
+      remaining: b.remaining,
+      resetAfterMs: b.resetAfterMs,
+      retryAfterMs: 0,
+      binding: bind,
+    };
   }
 
   // One member on its table: one lookup serves the read, the write and the recency update.
@@ -146,9 +263,12 @@ export class MemoryBackend implements Backend {
     let layout = this.layouts.get(space);
     if (layout === undefined) {
       const names = space.names;
+      const tables = names.map((name) => this.table(name));
       layout = {
-        tables: names.map((name) => this.table(name)),
+        tables,
         shared: new Set(names).size < names.length,
+        first: space.members[0]!,
+        table: tables[0]!,
       };
       this.layouts.set(space, layout);
     }
@@ -195,22 +315,32 @@ export class MemoryBackend implements Backend {
     r: StepResult,
     now: number,
   ): void {
-    if (!r.allowed) {
-      this.markUsed(e);
-      return;
-    }
-    if (r.state === null || r.ttlMs <= 0) {
+    if (!r.allowed) this.markUsed(e);
+    else this.write(table, key, e, r.state, r.ttlMs, now);
+  }
+
+  // Writes an admitted state for ttlMs; a state that no longer matters (none, or no TTL) is dropped.
+  private write(
+    table: Map<string, Entry>,
+    key: string,
+    e: Entry | undefined,
+    state: number[] | null,
+    ttlMs: number,
+    now: number,
+  ): void {
+    if (state === null || ttlMs <= 0) {
       if (e !== undefined) this.remove(e);
       return;
     }
     if (e === undefined) {
-      const added = new Entry(table, key, r.state, now + r.ttlMs);
+      const added = new Entry(table, key, state, now + ttlMs);
       table.set(key, added);
       this.count++;
       this.append(added);
     } else {
-      e.state = r.state;
-      e.expiresAt = now + r.ttlMs;
+      // A state written in place is the same array: storing it again would only cost a write barrier.
+      if (e.state !== state) e.state = state;
+      e.expiresAt = now + ttlMs;
       this.markUsed(e);
       return;
     }
@@ -274,4 +404,10 @@ export class MemoryBackend implements Backend {
     this.closed = true;
     this.clear();
   }
+}
+
+// Where the values saved after member `from` end: the next member's mark, or the top of the saved values.
+function nextMark(marks: readonly number[], from: number, n: number, top: number): number {
+  for (let i = from; i < n; i++) if (marks[i]! >= 0) return marks[i]!;
+  return top;
 }
