@@ -81,8 +81,7 @@ function lowerName(name: string): string {
 }
 
 // Callback style rather than async: Fastify then skips its promise handling for the hook, and on a
-// synchronous backend (memory) the outcome is applied before the hook returns, with no promise at all;
-// on Redis, evaluateTo applies it without a closure and promise of ours on top of the decision's.
+// synchronous backend (memory) the outcome is applied before the hook returns, with no promise at all.
 // `routeId` is the route's URL for a route-level limit, undefined for the app-wide one.
 function limitHook(limiter: HttpLimiter, routeId: string | undefined): onRequestHookHandler {
   return function distlimiter(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {

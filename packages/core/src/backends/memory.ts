@@ -135,7 +135,7 @@ export class MemoryBackend implements Backend {
 
   /**
    * `combine(space.members, evaluate(space, key, cost, false))`, answered without the outcome array: a
-   * single algorithm through its step's `decide` when it has one, several without combining when all allow.
+   * single algorithm through its step's `decide` when it has one, several on their stored states in place.
    */
   decide(space: Keyspace, key: string, cost: number): Decision {
     return space.members.length === 1
@@ -207,36 +207,15 @@ export class MemoryBackend implements Backend {
         }
         this.markUsed(e);
       }
-      const outcomes = results.slice(0, n);
-      results.length = 0;
-      return combine(members, outcomes);
-    }
-    // combine() when all allow: the member with the least remaining binds, ties to the smaller limit, then
-    // the earlier member.
-    let bind = 0;
-    for (let i = 0; i < n; i++) {
-      const r = results[i]!;
-      this.store(tables[i]!, key, entries[i], r, now);
-      entries[i] = undefined;
-      if (i === 0) continue;
-      const b = results[bind]!;
-      if (
-        r.remaining < b.remaining ||
-        (r.remaining === b.remaining && members[i]!.limit < members[bind]!.limit)
-      ) {
-        bind = i;
+    } else {
+      for (let i = 0; i < n; i++) {
+        this.store(tables[i]!, key, entries[i], results[i]!, now);
+        entries[i] = undefined;
       }
     }
-    const b = results[bind]!;
+    const decision = combine(members, results);
     results.length = 0;
-    return {
-      allowed: true,
-      limit: members[bind]!.limit,
-      remaining: b.remaining,
-      resetAfterMs: b.resetAfterMs,
-      retryAfterMs: 0,
-      binding: bind,
-    };
+    return decision;
   }
 
   // One member on its table: one lookup serves the read, the write and the recency update.

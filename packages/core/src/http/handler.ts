@@ -206,44 +206,13 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
 
   /**
    * Like `evaluate`, but hands the outcome to `then(outcome, a, b)` instead of returning it: at once when it
-   * can, else when the backend answers. Adapters on hot paths pass their continuation and its arguments
-   * rather than chaining on evaluate's promise, which saves them a closure, a promise and a turn of the
-   * microtask queue per request on an asynchronous backend (Redis). Never throws; `then` must not either.
+   * can (memory), else when it is decided. Adapters pass their continuation and its arguments rather than a
+   * closure of their own per request. Never throws; `then` must not either.
    */
   evaluateTo<A, B>(request: HttpRequest, then: (outcome: HttpOutcome, a: A, b: B) => void, a: A, b: B): void {
-    if (this.plain) {
-      const key = this.clients.ip(request);
-      const scope = this.scopeOf(request);
-      const options = this.optionsFor(scope);
-      let decision: Decision | Promise<Decision>;
-      try {
-        decision = this.limiter.decide(key, options);
-      } catch (error) {
-        settle(
-          this.failedOver(error, request, key, this.limiter.space(scope), options?.cost ?? 1),
-          then,
-          a,
-          b,
-        );
-        return;
-      }
-      if (decision instanceof Promise) {
-        decision.then(
-          (d) => settle(this.decided(d, request), then, a, b),
-          (error: unknown) =>
-            settle(
-              this.failedOver(error, request, key, this.limiter.space(scope), options?.cost ?? 1),
-              then,
-              a,
-              b,
-            ),
-        );
-        return;
-      }
-      settle(this.decided(decision, request), then, a, b);
-      return;
-    }
-    settle(this.evaluate(request), then, a, b);
+    const outcome = this.evaluate(request);
+    if (outcome instanceof Promise) outcome.then((o) => then(o, a, b));
+    else then(outcome, a, b);
   }
 
   // evaluate() with a configuration (and no skip callback): synchronous whenever the tier path can be.
@@ -617,17 +586,6 @@ export class HttpLimiter extends EventEmitter<HttpLimiterEvents> {
     }
     return heard;
   }
-}
-
-// Hands an outcome, or what a pending one resolves to, to evaluateTo's continuation.
-function settle<A, B>(
-  outcome: HttpOutcome | Promise<HttpOutcome>,
-  then: (outcome: HttpOutcome, a: A, b: B) => void,
-  a: A,
-  b: B,
-): void {
-  if (outcome instanceof Promise) outcome.then((o) => then(o, a, b));
-  else then(outcome, a, b);
 }
 
 // Whether the backend failed this request's decision (it was answered by a fallback or a policy).
