@@ -36,6 +36,13 @@ local now = tonumber(ARGV[1]) or rnow
 -- A key's expiry is left alone (KEEPTTL) when its step says it already is now + ttl, which holds on the
 -- server's clock only: an injected clock (tests) has the TTL written every time, relative to the server's.
 local keeps = ARGV[1] == ''
+-- Writes an admitted state for ttl ms. On the server's clock its expiry is now + ttl exactly (PXAT), the
+-- instant the step computed, not Redis's own command time plus ttl, which can be a millisecond apart.
+local function store(key, ns, ttl, kept)
+  if not keeps then redis.call('SET', key, encode(ns), 'PX', ttl)
+  elseif kept then redis.call('SET', key, encode(ns), 'KEEPTTL')
+  else redis.call('SET', key, encode(ns), 'PXAT', now + ttl) end
+end
 `;
 
 // Runs a batch of decisions for one keyspace in order: KEYS holds M keys per decision and then, unless
@@ -81,9 +88,7 @@ for d = 0, N / M - 1 do
     local key = KEYS[base + 1]
     local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
     if allowed == 1 and write then
-      if not ns or ttl <= 0 then redis.call('DEL', key)
-      elseif kept and keeps then redis.call('SET', key, encode(ns), 'KEEPTTL')
-      else redis.call('SET', key, encode(ns), 'PX', ttl) end
+      if not ns or ttl <= 0 then redis.call('DEL', key) else store(key, ns, ttl, kept) end
       wrote = true
     end
     out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
@@ -95,7 +100,7 @@ for d = 0, N / M - 1 do
       if allowed ~= 1 then all = false end
       states[i] = ns
       ttls[i] = ttl
-      keptTtls[i] = kept and keeps
+      keptTtls[i] = kept
       out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
       at = at + 4
     end
@@ -103,10 +108,8 @@ for d = 0, N / M - 1 do
       for i = 1, M do
         if not states[i] or ttls[i] <= 0 then
           redis.call('DEL', KEYS[base + i])
-        elseif keptTtls[i] then
-          redis.call('SET', KEYS[base + i], encode(states[i]), 'KEEPTTL')
         else
-          redis.call('SET', KEYS[base + i], encode(states[i]), 'PX', ttls[i])
+          store(KEYS[base + i], states[i], ttls[i], keptTtls[i])
         end
       end
       wrote = true
