@@ -51,19 +51,14 @@ export function retryOf(o: StepOutcome): number {
  */
 export function combine(members: readonly AlgorithmStep[], outcomes: readonly StepOutcome[]): Decision {
   if (outcomes.length === 1) return decisionOf(members[0]!.limit, outcomes[0]!);
-  let allowed = true;
-  for (let i = 0; i < outcomes.length; i++) if (!outcomes[i]!.allowed) allowed = false;
-  let bind = -1;
+  const allowed = allAllow(outcomes);
+  // The longest retry a refusing member needs; an allowing member's is 0 and never counts.
   let retry = 0;
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i]!;
-    // A refused request charges nothing, yet a member that would have allowed it reports what would remain
-    // after charging it; only the members that refused describe the key as it is.
-    if (!allowed && o.allowed) continue;
-    const r = retryOf(o);
-    if (r > retry) retry = r;
-    if (bind === -1 || binds(members, outcomes, i, bind, allowed)) bind = i;
+    if (!o.allowed) retry = Math.max(retry, retryOf(o));
   }
+  const bind = bindingOf(members, outcomes, allowed);
   const b = outcomes[bind]!;
   return {
     allowed,
@@ -73,6 +68,53 @@ export function combine(members: readonly AlgorithmStep[], outcomes: readonly St
     retryAfterMs: allowed ? 0 : retry,
     binding: bind,
   };
+}
+
+/**
+ * `combine` of members that each answered as their own Decision (`decisionOf` of their outcome, as a step's
+ * `decide` does): the binding member's Decision, which already carries the longest retry when refused (the
+ * binding refusal has it), with its index as `binding`. Allocates nothing when the first member binds.
+ */
+export function combineDecisions(
+  members: readonly AlgorithmStep[],
+  decisions: readonly Decision[],
+): Decision {
+  const bind = bindingOf(members, decisions, allAllow(decisions));
+  const d = decisions[bind]!;
+  if (d.binding === bind) return d;
+  return {
+    allowed: d.allowed,
+    limit: d.limit,
+    remaining: d.remaining,
+    resetAfterMs: d.resetAfterMs,
+    retryAfterMs: d.retryAfterMs,
+    binding: bind,
+  };
+}
+
+// Whether every outcome allows.
+function allAllow(outcomes: readonly StepOutcome[]): boolean {
+  for (let i = 0; i < outcomes.length; i++) if (!outcomes[i]!.allowed) return false;
+  return true;
+}
+
+/**
+ * The binding member of several outcomes (see Decision.binding); `allowed` says whether all allow. A Decision
+ * is an outcome here too: its retry of Infinity reads like a step's -1 (see retryOf).
+ */
+export function bindingOf(
+  members: readonly AlgorithmStep[],
+  outcomes: readonly StepOutcome[],
+  allowed: boolean,
+): number {
+  let bind = -1;
+  for (let i = 0; i < outcomes.length; i++) {
+    // A refused request charges nothing, yet a member that would have allowed it reports what would remain
+    // after charging it; only the members that refused describe the key as it is.
+    if (!allowed && outcomes[i]!.allowed) continue;
+    if (bind === -1 || binds(members, outcomes, i, bind, allowed)) bind = i;
+  }
+  return bind;
 }
 
 // Whether member i binds the decision more than the current choice b.

@@ -1,7 +1,16 @@
+import { type Decision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import type { ShareFn } from './share.js';
-import { type Algorithm, type AlgorithmStep, admitted, quad, rejected, tooCostly } from './types.js';
+import {
+  type Admission,
+  type Algorithm,
+  type AlgorithmStep,
+  admitted,
+  quad,
+  rejected,
+  tooCostly,
+} from './types.js';
 
 // The step both buckets run: a token bucket's tokens taken and a leaky bucket's level are one number, the
 // units used and not yet refilled (or leaked).
@@ -62,13 +71,7 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
   if (cost > C) return tooCostly(Math.max(0, Math.floor((full - D) / sI)), Math.ceil(D / sr));
   const need = cost * sI;
   if (D + need <= full) {
-    D += need;
-    if (sI !== I) {
-      // Whole units convert exactly; only the fraction is rounded, and up. Both parts stay below
-      // interval * interval, exact while both intervals are at most a day; beyond, the twins round alike.
-      const q = Math.floor(D / sI);
-      D = q * I + Math.ceil(((D - q * sI) * I) / sI);
-    }
+    D = inUnitsOf(D + need, sI, I);
     const reset = Math.ceil(D / r);
     return admitted(quad(s, D, t, r, I), Math.floor((C * I - D) / I), reset, reset);
   }
@@ -77,6 +80,55 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
     Math.ceil(D / sr),
     Math.ceil((D + need - full) / sr),
   );
+}
+
+// `step` as a Decision: the admission inline, refusals through `step` itself, so both answer alike.
+function decide(
+  p: readonly number[],
+  s: number[] | undefined,
+  now: number,
+  cost: number,
+  out: Admission,
+): Decision {
+  const C = p[0]!;
+  const r = p[1]!;
+  const I = p[2]!;
+  let D = 0;
+  let t = now;
+  let sI = I;
+  if (s !== undefined) {
+    D = s[0]!;
+    t = s[1]!;
+    sI = s[3]!;
+    if (now > t) {
+      D = Math.max(0, D - (now - t) * s[2]!);
+      t = now;
+    }
+  }
+  const need = cost * sI;
+  if (cost > C || D + need > C * sI) return decisionOf(C, step(p, s, now, cost));
+  D = inUnitsOf(D + need, sI, I);
+  const reset = Math.ceil(D / r);
+  out.state = quad(s, D, t, r, I);
+  out.ttlMs = reset;
+  // The fields of decisionOf, in its order, so every Decision keeps one shape.
+  return {
+    allowed: true,
+    limit: C,
+    remaining: Math.floor((C * I - D) / I),
+    resetAfterMs: reset,
+    retryAfterMs: 0,
+    binding: 0,
+  };
+}
+
+// A used amount scaled by the interval sI, rescaled to the interval I. Whole units convert exactly; only the
+// fraction is rounded, and up. Both parts stay below interval * interval, exact while both intervals are at
+// most a day; beyond, this step and its Lua twin round alike.
+function inUnitsOf(D: number, sI: number, I: number): number {
+  if (sI === I) return D;
+  const q = Math.floor(D / sI);
+  return q * I + Math.ceil(((D - q * sI) * I) / sI);
 }
 
 // One instance's bucket (see shareOf): capacity divided, at least one, refilled n times slower.
@@ -106,6 +158,7 @@ export function bucketStep(
     params: [capacity, rate.limit, rate.windowMs],
     lua: LUA,
     fn: step,
+    decideFn: decide,
     share: bucketShare,
   });
 }

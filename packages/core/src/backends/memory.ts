@@ -1,6 +1,6 @@
 import type { Admission, AlgorithmStep, StepOutcome, StepResult } from '../algorithms/types.js';
 import { keysOf, knownKeys } from '../policy/known-keys.js';
-import { combine, type Decision, decisionOf } from '../decision.js';
+import { combine, combineDecisions, type Decision, decisionOf } from '../decision.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveIntegerOr } from '../policy/validate.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -26,6 +26,9 @@ class Entry {
   declare expiresAt: number;
   declare prev: Entry | null;
   declare next: Entry | null;
+  // The same key's entry in the next member's table, as a hybrid last found it: a hint that spares that
+  // table's lookup (a cache miss at scale), trusted only while it is in that table and unexpired.
+  declare sibling: Entry | null;
   constructor(table: Map<string, Entry>, key: string, state: number[], expiresAt: number) {
     this.table = table;
     this.key = key;
@@ -33,6 +36,7 @@ class Entry {
     this.expiresAt = expiresAt;
     this.prev = null;
     this.next = null;
+    this.sibling = null;
   }
 }
 
@@ -43,14 +47,21 @@ function stepOf(m: AlgorithmStep, state: number[] | undefined, now: number, cost
 
 // A keyspace's members' tables, in member order, and whether two members share one (same namespace);
 // the first member and its table are kept apart, so a single algorithm reads them without an index.
+// `twins` says whether every member has a `decide` twin; `admissions`, `decisions` and `results` are
+// decideAll's per-member scratch, one slot per member, so it neither allocates nor truncates arrays.
 interface Layout {
   readonly tables: readonly Map<string, Entry>[];
   readonly shared: boolean;
   readonly first: AlgorithmStep;
   readonly table: Map<string, Entry>;
+  readonly twins: boolean;
+  readonly admissions: readonly Admitted[];
+  readonly decisions: Decision[];
+  readonly results: StepResult[];
 }
 
-// What a step's `decide` admitted; one per backend, read right after each call.
+// What a step's `decide` admitted, read right after each call: one per backend for a single algorithm,
+// one per member in a hybrid's layout (its members' admissions are all written before any is stored).
 class Admitted implements Admission {
   state: number[] | null = null;
   ttlMs = 0;
@@ -77,9 +88,8 @@ export class MemoryBackend implements Backend {
   private lastLayout: Layout | undefined;
   // The entries a multi-member evaluate found, kept for its writes; emptied before it returns.
   private readonly entries: (Entry | undefined)[] = [];
-  // decideAll's outcomes, and the states it let members write in place, saved for a refusal to put back:
-  // member i's values from marks[i] on, marks[i] = -1 when it had no state. Emptied before it returns.
-  private readonly results: StepResult[] = [];
+  // The states decideAll let members write in place, saved for a refusal to put back: member i's values
+  // from marks[i] on, marks[i] = -1 when it had no state.
   private readonly saved: number[] = [];
   private readonly marks: number[] = [];
   private readonly admitted = new Admitted();
@@ -166,6 +176,8 @@ export class MemoryBackend implements Backend {
 
   // Several members on distinct tables, charged only if all allow. Each runs on its stored state in place
   // (no copy), its values saved first; when one refuses, the members before it get their values back.
+  // When every member has a `decide` twin, each answers as its own Decision and the binding one is the
+  // answer (combineDecisions): no outcome object per member.
   private decideAll(space: Keyspace, key: string, cost: number): Decision {
     if (this.closed) throw new ClosedError('MemoryBackend');
     const layout = this.layoutOf(space);
@@ -174,15 +186,20 @@ export class MemoryBackend implements Backend {
     const now = this.clock();
     const tables = layout.tables;
     const entries = this.entries;
-    const results = this.results;
+    const twins = layout.twins;
+    const admissions = layout.admissions;
+    const decisions = layout.decisions;
+    const results = layout.results;
     const saved = this.saved;
     const marks = this.marks;
     const n = members.length;
     let top = 0;
     let all = true;
+    let before: Entry | undefined;
     for (let i = 0; i < n; i++) {
-      const e = this.live(tables[i]!, key, now);
+      const e = this.found(tables[i]!, key, now, before);
       entries[i] = e;
+      before = e;
       let state: number[] | undefined;
       marks[i] = -1;
       if (e !== undefined) {
@@ -193,9 +210,16 @@ export class MemoryBackend implements Backend {
           for (let j = 0; j < state.length; j++) saved[top++] = state[j]!;
         }
       }
-      const r = stepOf(members[i]!, state, now, cost);
-      results[i] = r;
-      if (!r.allowed) all = false;
+      const m = members[i]!;
+      if (twins) {
+        const d = m.decide!(state, now, cost, admissions[i]!);
+        decisions[i] = d;
+        if (!d.allowed) all = false;
+      } else {
+        const r = stepOf(m, state, now, cost);
+        results[i] = r;
+        if (!r.allowed) all = false;
+      }
     }
     if (!all) {
       for (let i = 0; i < n; i++) {
@@ -209,13 +233,16 @@ export class MemoryBackend implements Backend {
       }
     } else {
       for (let i = 0; i < n; i++) {
-        this.store(tables[i]!, key, entries[i], results[i]!, now);
+        if (twins) {
+          const a = admissions[i]!;
+          this.write(tables[i]!, key, entries[i], a.state, a.ttlMs, now);
+        } else {
+          this.store(tables[i]!, key, entries[i], results[i]!, now);
+        }
         entries[i] = undefined;
       }
     }
-    const decision = combine(members, results);
-    results.length = 0;
-    return decision;
+    return twins ? combineDecisions(members, decisions) : combine(members, results);
   }
 
   // One member on its table: one lookup serves the read, the write and the recency update.
@@ -242,12 +269,17 @@ export class MemoryBackend implements Backend {
     let layout = this.layouts.get(space);
     if (layout === undefined) {
       const names = space.names;
+      const members = space.members;
       const tables = names.map((name) => this.table(name));
       layout = {
         tables,
         shared: new Set(names).size < names.length,
-        first: space.members[0]!,
+        first: members[0]!,
         table: tables[0]!,
+        twins: members.every((m) => m.decide !== undefined),
+        admissions: members.map(() => new Admitted()),
+        decisions: new Array<Decision>(members.length),
+        results: new Array<StepResult>(members.length),
       };
       this.layouts.set(space, layout);
     }
@@ -274,6 +306,23 @@ export class MemoryBackend implements Backend {
       this.remove(e);
       return undefined;
     }
+    return e;
+  }
+
+  // `live`, answered from the previous member's entry's sibling hint when that still holds: a removed
+  // entry reads as expired (see remove), so a stale hint only costs the lookup it failed to spare.
+  private found(
+    table: Map<string, Entry>,
+    key: string,
+    now: number,
+    before: Entry | undefined,
+  ): Entry | undefined {
+    if (before === undefined) return this.live(table, key, now);
+    const hint = before.sibling;
+    if (hint !== null && hint.table === table && hint.expiresAt > now) return hint;
+    const e = this.live(table, key, now);
+    // Null when absent, so a hint never keeps a removed entry alive.
+    before.sibling = e ?? null;
     return e;
   }
 
@@ -358,6 +407,8 @@ export class MemoryBackend implements Backend {
   }
 
   private remove(e: Entry): void {
+    // Out of its table: a sibling hint that still points here must read it as gone.
+    e.expiresAt = Number.NEGATIVE_INFINITY;
     e.table.delete(e.key);
     this.count--;
     this.unlink(e);
