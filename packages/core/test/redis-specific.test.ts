@@ -149,6 +149,35 @@ describe('construction', () => {
     }
   });
 
+  it("runs its scripts under the key prefix of a client given one, as ioredis's own commands do", async () => {
+    // Both with auto-pipelining (where ioredis would route the call) and without: the backend writes its
+    // calls itself, so it must apply the client's prefix the way ioredis does.
+    for (const enableAutoPipelining of [true, false]) {
+      const prefixed = new Redis(redisUrlForTests(), {
+        db: DB.specifics,
+        keyPrefix: 'kp:',
+        enableAutoPipelining,
+      });
+      try {
+        const backend = new RedisBackend({ client: prefixed });
+        const limiter = new RateLimiter({
+          algorithm: fixedWindow('5/minute'),
+          backend,
+          prefix: `kp${enableAutoPipelining}`,
+        });
+        expect((await limiter.limit('k')).remaining).toBe(4);
+        expect((await limiter.limit('k')).remaining).toBe(3);
+        const key = limiter.keysFor('k')[0]!;
+        expect(await client.exists(`kp:${key}`)).toBe(1);
+        expect(await client.exists(key)).toBe(0);
+        await limiter.reset('k');
+        expect(await client.exists(`kp:${key}`)).toBe(0);
+      } finally {
+        prefixed.disconnect();
+      }
+    }
+  });
+
   it('leaves a client it was handed open on close()', async () => {
     const backend = new RedisBackend({ client });
     await backend.close();

@@ -1,7 +1,9 @@
 import { fixedWindow, RateLimiter, RedisBackend } from '@distlimiter/core';
+import os from 'node:os';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { alternate, type RoundPlan } from '../alternate.js';
+import { choosePlacement, pin } from '../http/placement.js';
 import { CLIENT_OPTIONS } from '../redis-options.js';
 import { median } from '../stats.js';
 import { ALGORITHMS, PEER_DURATION_S, PEER_POINTS } from './algorithms.js';
@@ -15,13 +17,39 @@ export interface RedisThroughput {
   theirs: number[];
 }
 
+/**
+ * Puts this process and redis-server on a CPU each for the rounds, as the HTTP rows do, and returns how to
+ * undo it and how to say it. Left to itself on a 2-core machine the scheduler keeps the two on one CPU (each
+ * wakes the other through a socket), so neither could run while the other did, unlike an app and a Redis on
+ * machines of their own.
+ */
+async function apart(client: Redis): Promise<{ restore: () => void; describe: string }> {
+  const placement = choosePlacement();
+  if (placement.serverCpu === undefined || placement.loadCpus === undefined) {
+    return { restore: () => {}, describe: placement.describe };
+  }
+  const info = await client.info('server');
+  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  if (!Number.isInteger(redisPid)) throw new Error('redis-server did not report its process_id');
+  const all = `0-${os.availableParallelism() - 1}`;
+  pin(process.pid, placement.serverCpu);
+  pin(redisPid, placement.loadCpus);
+  return {
+    restore: () => {
+      pin(process.pid, all);
+      pin(redisPid, all);
+    },
+    describe: `the bench's process pinned to CPU ${placement.serverCpu}, redis-server to CPU ${placement.loadCpus}`,
+  };
+}
+
 /** Measures both sides against the same server, one ioredis client each, alternating. */
 export async function redisThroughput(
   url: string,
   levels: readonly number[],
   plan: RoundPlan,
   keyCount: number,
-): Promise<RedisThroughput[]> {
+): Promise<{ results: RedisThroughput[]; placement: string }> {
   const ourClient = new Redis(url, CLIENT_OPTIONS);
   const theirClient = new Redis(url, CLIENT_OPTIONS);
   const keys = makeKeys(keyCount, 'bench');
@@ -39,6 +67,7 @@ export async function redisThroughput(
     if (!(await ours.limit(key)).allowed) refused++;
   };
   const theirsCall = (key: string) => theirs.consume(key);
+  const placement = await apart(ourClient);
   try {
     const results: RedisThroughput[] = [];
     for (const inFlight of levels) {
@@ -61,8 +90,9 @@ export async function redisThroughput(
       theirClient,
       keys.map((k) => theirs.getKey(k)),
     );
-    return results;
+    return { results, placement: placement.describe };
   } finally {
+    placement.restore();
     ourClient.disconnect();
     theirClient.disconnect();
   }

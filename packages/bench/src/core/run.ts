@@ -57,6 +57,8 @@ export interface CoreResults {
   plan: CorePlan;
   memoryThroughput: { algorithm: string; config: string; result: Paired }[];
   redisThroughput: { inFlight: number; result: Paired }[];
+  /** Where the bench's process and redis-server ran during the Redis throughput rounds. */
+  redisPlacement: string;
   /** One key hammered past its limit: ours (deny cache on, off) and the peer (in-memory block on, off). */
   abusiveClient: AbuseSide[];
   /** On a 3-master Cluster: batched per slot, one call per decision, the peer. */
@@ -93,7 +95,10 @@ export async function runCore(
 
   log(`redis backend: fixedWindow vs RateLimiterRedis at ${plan.inFlight.join(' and ')} in flight`);
   const redis = await redisThroughput(redisUrl, plan.inFlight, plan.redis, plan.keys);
-  const redisThroughputs = redis.map((r) => ({ inFlight: r.inFlight, result: paired(r.ours, r.theirs) }));
+  const redisThroughputs = redis.results.map((r) => ({
+    inFlight: r.inFlight,
+    result: paired(r.ours, r.theirs),
+  }));
 
   log('redis backend: an abusive client hammering one key past its limit');
   const abuse = await abusiveClient(redisUrl, plan.redis);
@@ -127,6 +132,7 @@ export async function runCore(
     plan,
     memoryThroughput,
     redisThroughput: redisThroughputs,
+    redisPlacement: redis.placement,
     abusiveClient: abuse,
     cluster,
     redisMemory: memory,
