@@ -296,9 +296,12 @@ export class RateLimiter {
     }
     if (Array.isArray(result)) return combine(members, result);
     // Promise.resolve returns a native promise as is, and still adopts a custom backend's thenable.
-    const decided = Promise.resolve(this.guard(result)).then((outcomes) => combine(members, outcomes));
-    if (this.onBackendError === 'throw') return decided;
-    return decided.catch((error: unknown) => {
+    const answered = Promise.resolve(this.guard(result));
+    const decide = (outcomes: readonly StepOutcome[]) => combine(members, outcomes);
+    if (this.onBackendError === 'throw') return answered.then(decide);
+    // One `then` with both handlers, not `then` and `catch`: a promise less per decision. combine() never
+    // throws a BackendError, so the fallback still answers exactly the backend's failures.
+    return answered.then(decide, (error: unknown) => {
       if (!(error instanceof BackendError)) throw error;
       return this.fallback(space, key, cost, peek);
     });

@@ -497,10 +497,11 @@ export class RedisDecisions implements Backend {
       return connection.evalsha(sha, keys.length, ...keys, ...args);
     }
     const options = connection.options;
-    // The options ioredis's own command methods give a Command: the client's key prefix, replies as text.
+    // The options ioredis's own command methods give a Command (the client's key prefix), but for the reply
+    // encoding: the scripts answer integers only, which ioredis would walk looking for text to decode.
     const command = new Command('evalsha', [sha, keys.length, ...keys, ...args], {
       keyPrefix: options.keyPrefix,
-      replyEncoding: 'utf8',
+      replyEncoding: null,
       errorStack: options.showFriendlyErrorStack ? new Error() : undefined,
     });
     return connection.sendCommand(command) as Promise<unknown>;
