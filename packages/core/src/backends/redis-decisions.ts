@@ -487,9 +487,9 @@ export class RedisDecisions implements Backend {
   }
 
   // On a standalone server whose client auto-pipelines, the call is written straight to the connection past
-  // ioredis's auto-pipelining: a batch is already one call per turn, and the pipeline built around it cost
-  // about 28,000 instructions per call in Node (callgrind, Express on Redis: 614,000 -> 586,000 per
-  // request). A Cluster client keeps its own path: it routes the call by slot and follows redirections.
+  // ioredis's auto-pipelining: a batch is already one call per turn, and what ioredis builds around a call
+  // to pipeline it (a Pipeline object with its own promises, a tick to flush it) outweighs the call's own
+  // writing. A Cluster client keeps its own path: it routes the call by slot and follows redirections.
   private evalsha(sha: string, keys: readonly string[], args: (string | number)[]): Promise<unknown> {
     const connection = this.connection;
     // Without auto-pipelining, ioredis's evalsha is this same direct write.
