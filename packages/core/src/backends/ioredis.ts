@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
+import type { Command, Redis } from 'ioredis';
 import { MissingDependencyError } from '../errors.js';
 
 /** The part of ioredis that core constructs itself; everything else only needs its types. */
 export interface IoredisModule {
   /** The standalone client class, built from a URL. */
   Redis: typeof Redis;
+  /** A command, written by the backend itself to a client that auto-pipelines (see RedisDecisions). */
+  Command: typeof Command;
 }
 
 /** A `require`, injectable so a test can stand in for an install without ioredis. */
