@@ -23,20 +23,25 @@ describe('fixedWindow decide twin', () => {
         fc.integer({ min: 1, max: 10 }),
         (limit, windowMs, state, now, cost) => {
           const step = fixedWindow({ limit, window: windowMs });
-          const out: Admission = { state: null, ttlMs: 0 };
-          const viaDecide = step.decide!(state && [...state], now, cost, out);
-          const r = step.step(state && [...state], now, cost);
-          expect(viaDecide).toEqual(decisionOf(step.limit, r));
-          if (r.allowed) {
-            expect(out.state).toEqual(r.state);
-            expect(out.ttlMs).toBe(r.ttlMs);
-          }
+          agreesWithStep(step, state, now, cost);
         },
       ),
       { numRuns: 2000 },
     );
   });
 });
+
+// A step's decide twin, on copies of one state, answers as decisionOf(limit, step) and admits what the step does.
+function agreesWithStep(step: AlgorithmStep, state: number[] | undefined, now: number, cost: number): void {
+  const out: Admission = { state: null, ttlMs: 0 };
+  const viaDecide = step.decide!(state && [...state], now, cost, out);
+  const r = step.step(state && [...state], now, cost);
+  expect(viaDecide).toEqual(decisionOf(step.limit, r));
+  if (r.allowed) {
+    expect(out.state).toEqual(r.state);
+    expect(out.ttlMs).toBe(r.ttlMs);
+  }
+}
 
 describe('bucket decide twin', () => {
   // States include ones written under another rate (sr per sI ms), which the step reads at that rate
@@ -60,14 +65,7 @@ describe('bucket decide twin', () => {
         fc.integer({ min: 1, max: 10 }),
         (capacity, rate, intervalMs, state, now, cost) => {
           const step = bucketStep('token-bucket', 'tb', capacity, { limit: rate, windowMs: intervalMs });
-          const out: Admission = { state: null, ttlMs: 0 };
-          const viaDecide = step.decide!(state && [...state], now, cost, out);
-          const r = step.step(state && [...state], now, cost);
-          expect(viaDecide).toEqual(decisionOf(step.limit, r));
-          if (r.allowed) {
-            expect(out.state).toEqual(r.state);
-            expect(out.ttlMs).toBe(r.ttlMs);
-          }
+          agreesWithStep(step, state, now, cost);
         },
       ),
       { numRuns: 3000 },
