@@ -38,6 +38,14 @@ export function decisionOf(limit: number, o: StepOutcome): Decision {
   };
 }
 
+/**
+ * What `decisionOf` gives an admitted outcome, built from its numbers (a step's `decide` twin has no outcome
+ * object): the same fields in the same order, so every Decision keeps one shape.
+ */
+export function admittedDecision(limit: number, remaining: number, resetAfterMs: number): Decision {
+  return { allowed: true, limit, remaining, resetAfterMs, retryAfterMs: 0, binding: 0 };
+}
+
 /** How long an outcome's refusal lasts: its retry, or Infinity where the step says never (-1). */
 export function retryOf(o: StepOutcome): number {
   return o.retryAfterMs < 0 ? Number.POSITIVE_INFINITY : o.retryAfterMs;

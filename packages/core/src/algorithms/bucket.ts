@@ -1,4 +1,4 @@
-import { type Decision, decisionOf } from '../decision.js';
+import { admittedDecision, type Decision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import type { ShareFn } from './share.js';
@@ -111,15 +111,7 @@ function decide(
   const reset = Math.ceil(D / r);
   out.state = quad(s, D, t, r, I);
   out.ttlMs = reset;
-  // The fields of decisionOf, in its order, so every Decision keeps one shape.
-  return {
-    allowed: true,
-    limit: C,
-    remaining: Math.floor((C * I - D) / I),
-    resetAfterMs: reset,
-    retryAfterMs: 0,
-    binding: 0,
-  };
+  return admittedDecision(C, Math.floor((C * I - D) / I), reset);
 }
 
 // A used amount scaled by the interval sI, rescaled to the interval I. Whole units convert exactly; only the

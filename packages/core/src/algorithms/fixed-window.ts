@@ -1,4 +1,4 @@
-import { type Decision, decisionOf } from '../decision.js';
+import { admittedDecision, type Decision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
 import { defineStep } from './define.js';
 import { windowShare } from './share.js';
@@ -100,6 +100,5 @@ function decide(
   count += cost;
   out.state = pair(s, stop, count);
   out.ttlMs = reset;
-  // The fields of decisionOf, in its order, so every Decision keeps one shape.
-  return { allowed: true, limit: L, remaining: L - count, resetAfterMs: reset, retryAfterMs: 0, binding: 0 };
+  return admittedDecision(L, L - count, reset);
 }

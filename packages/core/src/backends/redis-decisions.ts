@@ -90,11 +90,11 @@ const UNPACK = `local v = redis.call('GET', KEYS[1]) if v then return cmsgpack.u
 
 // Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
 const MAX_BATCH = 256;
-// A turn's batch is sent as up to this many script calls back to back, so that Redis runs the first while
-// Node is still answering the callers of another: one call for 100 decisions left each side idle while
-// the other worked (Node 58% idle at 100 in flight); four of 25 measured about 1.5x the decisions per
-// second on this machine. Parts are never smaller than SPLIT_MIN decisions, where a call's own cost
-// would show.
+// A batch is sent as up to this many script calls back to back, never smaller than SPLIT_MIN decisions,
+// where a call's own cost would show. Measured before batches streamed (standalone, 100 in flight), one
+// call for 100 decisions reached about two thirds of the rate of four calls of 25. It still shapes a
+// Cluster node's batches, which go out at the turn's end; a standalone server's are bounded by STREAM_AT,
+// so there a split only halves a full batch, its parts going out in one socket write.
 const PIPELINE_PARTS = 4;
 // A batch that reaches this many decisions goes out at once rather than at the turn's end, so that Redis
 // runs it while Node is still producing the rest of the turn's decisions: with 100 in flight every reply
