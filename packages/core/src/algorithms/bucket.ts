@@ -1,16 +1,8 @@
-import { admittedDecision, type Decision, decisionOf } from '../decision.js';
+import { admittedDecision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
-import { defineStep } from './define.js';
+import { type DecideFn, defineStep } from './define.js';
 import type { ShareFn } from './share.js';
-import {
-  type Admission,
-  type Algorithm,
-  type AlgorithmStep,
-  admitted,
-  quad,
-  rejected,
-  tooCostly,
-} from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, quad, rejected, tooCostly } from './types.js';
 
 // The step both buckets run: a token bucket's tokens taken and a leaky bucket's level are one number, the
 // units used and not yet refilled (or leaked).
@@ -83,13 +75,7 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
 }
 
 // `step` as a Decision: the admission inline, refusals through `step` itself, so both answer alike.
-function decide(
-  p: readonly number[],
-  s: number[] | undefined,
-  now: number,
-  cost: number,
-  out: Admission,
-): Decision {
+const decide: DecideFn = (p, s, now, cost, out) => {
   const C = p[0]!;
   const r = p[1]!;
   const I = p[2]!;
@@ -112,7 +98,7 @@ function decide(
   out.state = quad(s, D, t, r, I);
   out.ttlMs = reset;
   return admittedDecision(C, Math.floor((C * I - D) / I), reset);
-}
+};
 
 // A used amount scaled by the interval sI, rescaled to the interval I. Whole units convert exactly; only the
 // fraction is rounded, and up. Both parts stay below interval * interval, exact while both intervals are at

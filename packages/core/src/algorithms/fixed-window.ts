@@ -1,17 +1,9 @@
-import { admittedDecision, type Decision, decisionOf } from '../decision.js';
+import { admittedDecision, decisionOf } from '../decision.js';
 import { assertExactProduct } from '../policy/validate.js';
-import { defineStep } from './define.js';
+import { type DecideFn, defineStep } from './define.js';
 import { windowShare } from './share.js';
 import { type WindowOptions, windowRate } from './options.js';
-import {
-  type Admission,
-  type Algorithm,
-  type AlgorithmStep,
-  admitted,
-  pair,
-  rejected,
-  tooCostly,
-} from './types.js';
+import { type Algorithm, type AlgorithmStep, admitted, pair, rejected, tooCostly } from './types.js';
 
 // State [windowEndMs, count]. A key's window starts at its first request (not at a wall-clock
 // boundary), so keys do not all reset at once and a burst cannot straddle a shared edge.
@@ -81,13 +73,7 @@ function step(p: readonly number[], s: number[] | undefined, now: number, cost: 
 }
 
 // `step` as a Decision: the admission inline, refusals through `step` itself, so both answer alike.
-function decide(
-  p: readonly number[],
-  s: number[] | undefined,
-  now: number,
-  cost: number,
-  out: Admission,
-): Decision {
+const decide: DecideFn = (p, s, now, cost, out) => {
   const L = p[0]!;
   let stop = now + p[1]!;
   let count = 0;
@@ -101,4 +87,4 @@ function decide(
   out.state = pair(s, stop, count);
   out.ttlMs = reset;
   return admittedDecision(L, L - count, reset);
-}
+};
