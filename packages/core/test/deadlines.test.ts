@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Deadlines } from '../src/deadlines.js';
+import { type Bounded, Deadlines } from '../src/deadlines.js';
 import { BackendError, BackendTimeoutError, CallbackTimeoutError } from '../src/errors.js';
 
 // Fake timers make "given up at timeoutMs" checkable to the millisecond without wall-clock assertions.
@@ -166,5 +167,62 @@ describe('Deadlines with a timeout longer than setTimeout allows', () => {
     expect(call.settled).toBe('pending');
     await vi.advanceTimersByTimeAsync(1);
     expect(call.error).toBeInstanceOf(BackendTimeoutError);
+  });
+});
+
+// track/untrack keep the pending calls in a ring buffer that grows past 64 and whose head skips settled
+// calls; this holds it to the plain rule: a tracked call expires once, at its deadline, unless untracked
+// before it, in whatever order calls settle.
+describe('Deadlines tracking many calls', () => {
+  // Tracks come in bursts, so that more than the buffer's first 64 slots are pending at times.
+  type Op =
+    | { kind: 'track'; count: number }
+    | { kind: 'untrack'; pick: number }
+    | { kind: 'advance'; ms: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.integer({ min: 1, max: 40 }).map((count) => ({ kind: 'track' as const, count })),
+    },
+    { weight: 3, arbitrary: fc.nat().map((pick) => ({ kind: 'untrack' as const, pick })) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 30 }).map((ms) => ({ kind: 'advance' as const, ms })) },
+  );
+
+  it('expires exactly the calls still tracked at their deadline, each once, at it', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 300 }), async (ops) => {
+        const deadlines = new Deadlines(TIMEOUT);
+        const calls: { entry: Bounded; expired: number[]; untrackedAt?: number }[] = [];
+        for (const o of ops) {
+          if (o.kind === 'track') {
+            for (let i = 0; i < o.count; i++) {
+              const call: (typeof calls)[number] = {
+                expired: [],
+                entry: {
+                  deadline: performance.now() + TIMEOUT,
+                  expire: () => call.expired.push(performance.now()),
+                },
+              };
+              calls.push(call);
+              deadlines.track(call.entry);
+            }
+          } else if (o.kind === 'untrack' && calls.length > 0) {
+            // Any call, settled or not: untracking one already expired or untracked must do nothing.
+            const call = calls[o.pick % calls.length]!;
+            call.untrackedAt ??= performance.now();
+            deadlines.untrack(call.entry);
+          } else if (o.kind === 'advance') {
+            await vi.advanceTimersByTimeAsync(o.ms);
+          }
+        }
+        await vi.advanceTimersByTimeAsync(TIMEOUT + 1);
+        for (const call of calls) {
+          // Untracked at or after its deadline, it had expired by then (at its deadline).
+          const before = call.untrackedAt !== undefined && call.untrackedAt < call.entry.deadline;
+          expect(call.expired).toEqual(before ? [] : [call.entry.deadline]);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

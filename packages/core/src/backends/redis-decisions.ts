@@ -47,6 +47,8 @@ class Waiter implements Bounded {
   reject!: (error: unknown) => void;
   // Set when the caller's deadline passed first: its answer was given without Redis.
   answered = false;
+  // Its place in the deadlines (set by track).
+  seq: number | undefined = undefined;
 
   constructor(
     private readonly owner: RedisDecisions,
@@ -63,10 +65,17 @@ class Waiter implements Bounded {
 }
 
 // A keyspace's script (shared by every keyspace of its shape) and its parameters as ARGV strings, made
-// once per keyspace so a call only copies them.
+// once per keyspace so a call only copies them; and its batches being filled.
 interface SpaceScript {
   readonly script: Script;
   readonly params: readonly string[];
+  // The batch being filled: on a standalone server the one; on a Cluster one per hash slot, in `bySlot`,
+  // whose entry is set back to undefined when it goes out rather than deleted. Neither is a Map added to
+  // and deleted from per batch: such churn replaces a Map's table every few hundred calls, and V8 links
+  // each replaced table to the next, which keeps batches alive past young-generation collections (see
+  // Deadlines).
+  batch: Batch | undefined;
+  readonly bySlot: Map<number, Batch | undefined> | undefined;
 }
 
 /** Decisions waiting to be sent together for one keyspace (and on a Cluster one hash slot), then in flight. */
@@ -131,8 +140,8 @@ export class RedisDecisions implements Backend {
   private readonly unknown: UnknownFate[] = [];
   private readonly deadlines: Deadlines;
   private readonly scripts = new WeakMap<Keyspace, SpaceScript>();
-  // Batches being filled, by keyspace and hash slot (always 0 on a standalone server).
-  private readonly pending = new Map<Keyspace, Map<number, Batch>>();
+  // Batches started in this event-loop turn, which flushAll sends unless they went out already.
+  private due: Batch[] = [];
   // Whether a flush of every pending batch is due at the end of this event-loop turn.
   private flushDue = false;
   private readonly batching: boolean;
@@ -200,21 +209,21 @@ export class RedisDecisions implements Backend {
     this.deadlines.track(waiter);
     // Every key of one client key is in one slot (its `{...}` tag), so the first one names the slot.
     const slot = this.nodes === undefined ? 0 : slotOf(keys[0]!);
-    let slots = this.pending.get(space);
-    if (slots === undefined) {
-      slots = new Map();
-      this.pending.set(space, slots);
-    }
-    let batch = slots.get(slot);
+    const state = this.scriptFor(space);
+    let batch = state.bySlot === undefined ? state.batch : state.bySlot.get(slot);
     if (batch === undefined) {
       batch = { space, slot, keys: [], args: [], waiters: [], deadline: waiter.deadline };
-      slots.set(slot, batch);
+      if (state.bySlot === undefined) state.batch = batch;
+      else state.bySlot.set(slot, batch);
       // Every decision asked for in this turn of the event loop joins this batch: one round trip for all of
       // them. A turn, not a tick: an HTTP server reads each socket in a callback of its own, so requests
       // arriving together on many connections only meet in one batch at the turn's end (setImmediate).
-      if (this.batching && !this.flushDue) {
-        this.flushDue = true;
-        setImmediate(this.flushAll);
+      if (this.batching) {
+        this.due.push(batch);
+        if (!this.flushDue) {
+          this.flushDue = true;
+          setImmediate(this.flushAll);
+        }
       }
     }
     for (const k of keys) batch.keys.push(k);
@@ -350,15 +359,21 @@ export class RedisDecisions implements Backend {
 
   private readonly flushAll = (): void => {
     this.flushDue = false;
-    for (const slots of this.pending.values()) for (const batch of slots.values()) this.flush(batch);
+    const due = this.due;
+    this.due = [];
+    for (const batch of due) this.flush(batch);
   };
 
   private flush(batch: Batch): void {
-    const slots = this.pending.get(batch.space);
-    if (slots?.get(batch.slot) !== batch) return;
-    slots.delete(batch.slot);
-    if (slots.size === 0) this.pending.delete(batch.space);
     const script = this.scriptFor(batch.space);
+    // Gone out already (it filled up, or the turn ended): only the batch being filled is sent.
+    if (script.bySlot === undefined) {
+      if (script.batch !== batch) return;
+      script.batch = undefined;
+    } else {
+      if (script.bySlot.get(batch.slot) !== batch) return;
+      script.bySlot.set(batch.slot, undefined);
+    }
     const parts = splitForPipeline(batch);
     // The parts go out in one socket write, as they did through auto-pipelining: written one by one they
     // cost a write each.
@@ -483,7 +498,12 @@ export class RedisDecisions implements Backend {
   private scriptFor(space: Keyspace): SpaceScript {
     let s = this.scripts.get(space);
     if (!s) {
-      s = { script: composeScript(space.members), params: paramArgs(space.members) };
+      s = {
+        script: composeScript(space.members),
+        params: paramArgs(space.members),
+        batch: undefined,
+        bySlot: this.nodes === undefined ? undefined : new Map(),
+      };
       this.scripts.set(space, s);
     }
     return s;
