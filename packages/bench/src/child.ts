@@ -1,13 +1,19 @@
 import { fork } from 'node:child_process';
+import { compileEntry } from './compile.js';
 
 /**
- * Runs a TypeScript module in a fresh Node process (same loader and flags as this one) and resolves with
- * the one message it sends. A fresh process gives each measurement its own JIT feedback and heap, so
- * one contender's optimised code or garbage never colours another's numbers.
+ * Runs a TypeScript module, compiled as the published packages are (compileEntry), in a fresh plain Node
+ * process with `--expose-gc`, and resolves with the one message it sends. A fresh process gives each
+ * measurement its own JIT feedback and heap, so one contender's optimised code or garbage never colours
+ * another's numbers; plain Node runs our code as users run it, not as a TypeScript loader rewrites it.
  */
-export function runChild<T>(moduleUrl: URL, args: readonly string[], timeoutMs: number): Promise<T> {
+export async function runChild<T>(moduleUrl: URL, args: readonly string[], timeoutMs: number): Promise<T> {
+  const script = await compileEntry(moduleUrl);
   return new Promise((resolve, reject) => {
-    const child = fork(moduleUrl, [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(script, [...args], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--expose-gc'],
+    });
     let result: { ok: true; value: T } | { ok: false; error: string } | undefined;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -27,16 +33,4 @@ export function runChild<T>(moduleUrl: URL, args: readonly string[], timeoutMs: 
       else reject(new Error(`${moduleUrl.pathname} ${args.join(' ')} exited with ${signal ?? code}`));
     });
   });
-}
-
-/** The child side of runChild: sends `work()`'s value (or its error) to the parent, then exits. */
-export function childMain<T>(work: () => Promise<T>): void {
-  work().then(
-    (value) => process.send?.({ ok: true, value }, () => process.exit(0)),
-    (error: unknown) =>
-      process.send?.(
-        { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
-        () => process.exit(1),
-      ),
-  );
 }

@@ -1,7 +1,7 @@
 // Child process: JS heap bytes per key held in memory, for one side, with a forced GC before each reading.
 import { MemoryBackend, RateLimiter } from '@distlimiter/core';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { childMain } from '../child.js';
+import { childMain } from '../child-main.js';
 import { algorithmNamed, PEER_DURATION_S, PEER_POINTS } from './algorithms.js';
 import { makeKeys } from './keys.js';
 

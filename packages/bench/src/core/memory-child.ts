@@ -2,7 +2,7 @@
 import { MemoryBackend, RateLimiter } from '@distlimiter/core';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { type Contender, alternate } from '../alternate.js';
-import { childMain } from '../child.js';
+import { childMain } from '../child-main.js';
 import { algorithmNamed, PEER_DURATION_S, PEER_POINTS } from './algorithms.js';
 import { makeKeys } from './keys.js';
 import { oursLoop, type Tally, theirsLoop } from './loops.js';

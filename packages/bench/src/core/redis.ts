@@ -17,6 +17,12 @@ export interface RedisThroughput {
   theirs: number[];
 }
 
+/** Every in-flight level's rounds, and where the two processes ran. */
+export interface RedisThroughputRun {
+  results: RedisThroughput[];
+  placement: string;
+}
+
 /**
  * Puts this process and redis-server on a CPU each for the rounds, as the HTTP rows do, and returns how to
  * undo it and how to say it. Left to itself on a 2-core machine the scheduler keeps the two on one CPU (each
@@ -49,7 +55,7 @@ export async function redisThroughput(
   levels: readonly number[],
   plan: RoundPlan,
   keyCount: number,
-): Promise<{ results: RedisThroughput[]; placement: string }> {
+): Promise<RedisThroughputRun> {
   const ourClient = new Redis(url, CLIENT_OPTIONS);
   const theirClient = new Redis(url, CLIENT_OPTIONS);
   const keys = makeKeys(keyCount, 'bench');

@@ -2,11 +2,12 @@ import type { RoundPlan } from '../alternate.js';
 import { runChild } from '../child.js';
 import { median, ratio } from '../stats.js';
 import { ALGORITHMS } from './algorithms.js';
-import { CLUSTER_MASTERS, type ClusterThroughput, clusterThroughput } from './cluster.js';
-import { type AbuseSide, abusiveClient } from './deny.js';
+import { CLUSTER_MASTERS, type ClusterThroughput } from './cluster.js';
+import type { AbuseSide } from './deny.js';
 import type { HeapChildResult } from './heap-child.js';
 import type { MemoryChildResult } from './memory-child.js';
-import { type RedisMemory, redisMemory, redisThroughput } from './redis.js';
+import type { RedisChildTask } from './redis-child.js';
+import { type RedisMemory, type RedisThroughputRun, redisMemory } from './redis.js';
 
 /** Sizes and durations of the core measurements; `--quick` shrinks them. */
 export interface CorePlan {
@@ -69,6 +70,12 @@ export interface CoreResults {
 
 const CHILD_TIMEOUT_MS = 180_000;
 
+// The timed Redis rows run in a child of their own, like the memory rows: plain Node, our code compiled as
+// published (runChild says why), and a heap and JIT state that no other row left behind.
+function inRedisChild<T>(task: RedisChildTask): Promise<T> {
+  return runChild<T>(new URL('./redis-child.ts', import.meta.url), [JSON.stringify(task)], CHILD_TIMEOUT_MS);
+}
+
 function paired(ours: number[], theirs: number[]): Paired {
   const o = median(ours);
   const t = median(theirs);
@@ -94,17 +101,28 @@ export async function runCore(
   }
 
   log(`redis backend: fixedWindow vs RateLimiterRedis at ${plan.inFlight.join(' and ')} in flight`);
-  const redis = await redisThroughput(redisUrl, plan.inFlight, plan.redis, plan.keys);
+  const redis = await inRedisChild<RedisThroughputRun>({
+    kind: 'throughput',
+    url: redisUrl,
+    levels: [...plan.inFlight],
+    plan: plan.redis,
+    keys: plan.keys,
+  });
   const redisThroughputs = redis.results.map((r) => ({
     inFlight: r.inFlight,
     result: paired(r.ours, r.theirs),
   }));
 
   log('redis backend: an abusive client hammering one key past its limit');
-  const abuse = await abusiveClient(redisUrl, plan.redis);
+  const abuse = await inRedisChild<AbuseSide[]>({ kind: 'abuse', url: redisUrl, plan: plan.redis });
 
   log(`redis cluster (${CLUSTER_MASTERS} masters): batched per slot, one call each, RateLimiterRedis`);
-  const cluster = await clusterThroughput(plan.inFlight, plan.redis, plan.keys);
+  const cluster = await inRedisChild<ClusterThroughput[]>({
+    kind: 'cluster',
+    levels: [...plan.inFlight],
+    plan: plan.redis,
+    keys: plan.keys,
+  });
 
   log('redis memory per key');
   const memory = await redisMemory(

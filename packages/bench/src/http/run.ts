@@ -4,7 +4,7 @@ import { FLOOR_VARIANTS, REDIS_VARIANTS, type RedisTarget, type Variant } from '
 import { FRAMEWORKS, type Framework } from './frameworks.js';
 import { type LoadGenerator, type LoadResult, pickLoadGenerator } from './load.js';
 import { choosePlacement, type Placement, pin } from './placement.js';
-import { compileServer } from './compile.js';
+import { compileServer } from '../compile.js';
 import { processCpuMs } from './cpu.js';
 import { countVariantKeys, type HttpRedis, removeVariantKeys, variantPrefix } from './redis.js';
 import { type Server, startServer, stopServer } from './servers.js';
