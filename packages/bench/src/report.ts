@@ -58,7 +58,7 @@ export function coreMarkdown(r: CoreResults): string {
     `\n### Decisions per second, Redis backend\n\nSame redis-server for both, one ioredis client each ` +
       `(identical options: enableAutoPipelining, maxRetriesPerRequest 1), ${plan.keys.toLocaleString('en-US')} ` +
       `rotating keys; distlimiter fixedWindow 1e9/hour vs RateLimiterRedis 1e9 points per hour; ` +
-      `${r.redisPlacement ?? 'no CPU pinning'} (as an app and its Redis on machines of their own). Median of ` +
+      `${r.redisPlacement}. Median of ` +
       `${plan.redis.rounds} alternating rounds of ${seconds(plan.redis.roundMs)}.\n`,
   );
   out.push(

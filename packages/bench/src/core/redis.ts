@@ -45,7 +45,9 @@ async function apart(client: Redis): Promise<{ restore: () => void; describe: st
       pin(process.pid, all);
       pin(redisPid, all);
     },
-    describe: `the bench's process pinned to CPU ${placement.serverCpu}, redis-server to CPU ${placement.loadCpus}`,
+    describe:
+      `the bench's process pinned to CPU ${placement.serverCpu}, redis-server to CPU ${placement.loadCpus} ` +
+      '(as an app and its Redis on machines of their own)',
   };
 }
 

@@ -78,6 +78,16 @@ interface SpaceScript {
   readonly bySlot: Map<number, Batch | undefined> | undefined;
 }
 
+// The keyspace's batch being filled for a hash slot (the one batch on a standalone server).
+function filling(s: SpaceScript, slot: number): Batch | undefined {
+  return s.bySlot === undefined ? s.batch : s.bySlot.get(slot);
+}
+
+function setFilling(s: SpaceScript, slot: number, batch: Batch | undefined): void {
+  if (s.bySlot === undefined) s.batch = batch;
+  else s.bySlot.set(slot, batch);
+}
+
 /** Decisions waiting to be sent together for one keyspace (and on a Cluster one hash slot), then in flight. */
 interface Batch {
   readonly space: Keyspace;
@@ -210,11 +220,10 @@ export class RedisDecisions implements Backend {
     // Every key of one client key is in one slot (its `{...}` tag), so the first one names the slot.
     const slot = this.nodes === undefined ? 0 : slotOf(keys[0]!);
     const state = this.scriptFor(space);
-    let batch = state.bySlot === undefined ? state.batch : state.bySlot.get(slot);
+    let batch = filling(state, slot);
     if (batch === undefined) {
       batch = { space, slot, keys: [], args: [], waiters: [], deadline: waiter.deadline };
-      if (state.bySlot === undefined) state.batch = batch;
-      else state.bySlot.set(slot, batch);
+      setFilling(state, slot, batch);
       // Every decision asked for in this turn of the event loop joins this batch: one round trip for all of
       // them. A turn, not a tick: an HTTP server reads each socket in a callback of its own, so requests
       // arriving together on many connections only meet in one batch at the turn's end (setImmediate).
@@ -367,13 +376,8 @@ export class RedisDecisions implements Backend {
   private flush(batch: Batch): void {
     const script = this.scriptFor(batch.space);
     // Gone out already (it filled up, or the turn ended): only the batch being filled is sent.
-    if (script.bySlot === undefined) {
-      if (script.batch !== batch) return;
-      script.batch = undefined;
-    } else {
-      if (script.bySlot.get(batch.slot) !== batch) return;
-      script.bySlot.set(batch.slot, undefined);
-    }
+    if (filling(script, batch.slot) !== batch) return;
+    setFilling(script, batch.slot, undefined);
     const parts = splitForPipeline(batch);
     // The parts go out in one socket write, as they did through auto-pipelining: written one by one they
     // cost a write each.
