@@ -1,5 +1,5 @@
 import { type HttpLimitOptions, HttpLimiter, InvalidOptionError } from '@distlimiter/core';
-import type { HttpOutcome, HttpRequest } from '@distlimiter/core/http';
+import { directAddress, type HttpOutcome, type HttpRequest } from '@distlimiter/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** Answers a refused request in place of the default JSON reply; the rate-limit headers are already set. */
@@ -24,17 +24,23 @@ export interface ExpressRateLimitOptions extends HttpLimitOptions {
 export type RateLimitMiddleware = RequestHandler & { readonly limiter: HttpLimiter };
 
 // A class rather than an object literal with a closure, so a request costs one small allocation; what the
-// limiter only reads when configured to (path, route) is computed when asked, and header() only reads the
-// header a key function asks for.
+// limiter only reads when configured to (method, path, route) is read from the request when asked, and
+// header() only reads the header a key function asks for.
+//
+// Every Express request has a hidden class of its own (see directAddress), so every property read on `req`
+// misses V8's caches, and one it does not have (like `route` at the app level) walks the whole prototype
+// chain: the reads here are kept to the request's own properties, and to those the plain path needs.
 class ExpressHttpRequest implements HttpRequest {
   readonly ip: string | undefined;
-  readonly method: string;
   readonly raw: Request;
 
   constructor(req: Request) {
     this.ip = clientIp(req);
-    this.method = req.method;
     this.raw = req;
+  }
+
+  get method(): string {
+    return this.raw.method;
   }
 
   // originalUrl, not req.path: inside a router mounted at "/api", req.path drops "/api", and exemptPaths
@@ -47,10 +53,13 @@ class ExpressHttpRequest implements HttpRequest {
 
   // req.route exists only in route-level middleware: app.use() and router.use() run before a route is
   // matched, so each counts as one app-wide limit (its mount path is not in the key; give it a `scope` to
-  // keep it apart). A route's path may be an array or RegExp.
+  // keep it apart). A route's path may be an array or RegExp. The router sets it on the request itself, so
+  // an own-property test answers the app-level case without walking the prototype chain for it.
   get routeId(): string | undefined {
-    const route = this.raw.route as { path?: unknown } | undefined;
-    return route === undefined ? undefined : this.raw.baseUrl + String(route.path);
+    const req = this.raw;
+    if (!Object.hasOwn(req, 'route')) return undefined;
+    const route = req.route as { path?: unknown } | undefined;
+    return route === undefined ? undefined : req.baseUrl + String(route.path);
   }
 
   header(name: string): string | undefined {
@@ -58,16 +67,10 @@ class ExpressHttpRequest implements HttpRequest {
   }
 }
 
-// req.ip is proxy-addr over the socket address and X-Forwarded-For, trimmed by the 'trust proxy' setting:
-// without that header it is the socket address whatever the setting, so the getter (a settings lookup, a
-// header parse and two arrays per request) is only asked when the header is there. A req whose ip was
-// redefined on the request itself is asked too.
+// req.ip is proxy-addr over the socket address and X-Forwarded-For, trimmed by the 'trust proxy' setting;
+// directAddress answers the same without it when the header is absent.
 function clientIp(req: Request): string | undefined {
-  const socket = req.socket;
-  if (req.headers['x-forwarded-for'] === undefined && socket != null && !Object.hasOwn(req, 'ip')) {
-    return socket.remoteAddress;
-  }
-  return req.ip;
+  return directAddress(req) ?? req.ip;
 }
 
 /**

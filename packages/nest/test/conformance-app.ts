@@ -30,8 +30,17 @@ export interface RunningApp {
  * Creates and starts `module` on `platform`, listening on 127.0.0.1 port 0. Neither platform trusts
  * proxies by default, so the client IP is the socket address, as the conformance contract requires.
  */
-export async function startNest(module: Type<unknown>, platform: Platform): Promise<RunningApp> {
-  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+export async function startNest(
+  module: Type<unknown>,
+  platform: Platform,
+  options: { trustProxy?: boolean } = {},
+): Promise<RunningApp> {
+  // Trusting one proxy hop, in each platform's own way: Express's setting, Fastify's option.
+  const adapter =
+    platform === 'express'
+      ? new ExpressAdapter()
+      : new FastifyAdapter(options.trustProxy ? { trustProxy: 1 } : undefined);
+  if (platform === 'express' && options.trustProxy) adapter.set('trust proxy', 1);
   // abortOnError false: a failing init rejects instead of aborting the test process.
   const app = await NestFactory.create(module, adapter, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');

@@ -85,6 +85,39 @@ describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
     expect(body.retryAfter).toBe(Number(refused.headers.get('retry-after')));
   });
 
+  it("keys by the platform's req.ip, so X-Forwarded-For counts only when its trust proxy setting says so", async () => {
+    @Controller()
+    class HelloController {
+      @Get('hello')
+      hello(): string {
+        return 'hello';
+      }
+    }
+    const forwardedFor = async (url: string, ip: string, n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await fetch(`${url}/hello`, { headers: { 'X-Forwarded-For': ip } });
+        await res.arrayBuffer();
+        out.push(res.status);
+      }
+      return out;
+    };
+    const trusting = await startNest(appModule('1/minute', [HelloController]), platform, {
+      trustProxy: true,
+    });
+    running.push(trusting);
+    expect(await forwardedFor(trusting.url, '203.0.113.1', 2)).toEqual([200, 429]);
+    expect(await forwardedFor(trusting.url, '203.0.113.2', 1)).toEqual([200]);
+    // Without the header, the socket's address: one more client, with a count of its own.
+    expect(await statuses(`${trusting.url}/hello`, 2)).toEqual([200, 429]);
+
+    const plain = await start(appModule('1/minute', [HelloController]), platform);
+    // Not trusted, the header is ignored: both "clients" are the socket's address, one count.
+    expect(await forwardedFor(plain, '203.0.113.1', 1)).toEqual([200]);
+    expect(await forwardedFor(plain, '203.0.113.2', 1)).toEqual([429]);
+    expect(await statuses(`${plain}/hello`, 1)).toEqual([429]);
+  });
+
   it('counts a 404 thrown by a routed handler once, and an unknown path once, against the app-wide limit', async () => {
     @Controller()
     class MissingController {

@@ -10,6 +10,7 @@ export {
 } from '../key-names.js';
 export { MAX_KEY_BYTES } from '../limiter.js';
 export { normalizeIp, ipNetwork } from './ip.js';
+export { directAddress, type NodeRequestLike } from './socket-address.js';
 export {
   RateHeaders,
   ceilSeconds,
