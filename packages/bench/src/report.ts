@@ -14,6 +14,8 @@ export interface Bar {
   met: boolean;
   /** The target is a ceiling (bytes, say), not a floor. */
   atMost?: boolean;
+  /** What else the reader needs to weigh the figure, printed after the target. */
+  note?: string;
 }
 
 const PEER = 'rate-limiter-flexible';
@@ -206,6 +208,9 @@ export function httpRedisBars(r: HttpResults): Bar[] {
         value,
         target: REDIS_PEER_BAR,
         met: value >= REDIS_PEER_BAR,
+        // The most any limiter can read against this peer is one that costs nothing (ours / bare = 1): where
+        // the peer costs the app less than a fifth more than bare, the bar is out of any limiter's reach.
+        note: `a limiter costing nothing would read ${ratio(1, peer).toFixed(2)}`,
       });
     }
   }
@@ -434,7 +439,7 @@ export function barsText(bars: readonly Bar[]): string {
   return bars
     .map(
       (b) =>
-        `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target ${b.atMost ? '<=' : '>='} ${b.target.toFixed(2)})`,
+        `- ${b.met ? 'MET' : 'MISSED'}: ${b.name} = ${b.value.toFixed(2)} (target ${b.atMost ? '<=' : '>='} ${b.target.toFixed(2)}${b.note ? `; ${b.note}` : ''})`,
     )
     .join('\n');
 }
