@@ -36,11 +36,14 @@ export async function startNest(
   options: { trustProxy?: boolean } = {},
 ): Promise<RunningApp> {
   // Trusting one proxy hop, in each platform's own way: Express's setting, Fastify's option.
-  const adapter =
-    platform === 'express'
-      ? new ExpressAdapter()
-      : new FastifyAdapter(options.trustProxy ? { trustProxy: 1 } : undefined);
-  if (platform === 'express' && options.trustProxy) adapter.set('trust proxy', 1);
+  let adapter: ExpressAdapter | FastifyAdapter;
+  if (platform === 'express') {
+    const express = new ExpressAdapter();
+    if (options.trustProxy) express.set('trust proxy', 1);
+    adapter = express;
+  } else {
+    adapter = new FastifyAdapter(options.trustProxy ? { trustProxy: 1 } : undefined);
+  }
   // abortOnError false: a failing init rejects instead of aborting the test process.
   const app = await NestFactory.create(module, adapter, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
