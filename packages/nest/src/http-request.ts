@@ -26,11 +26,9 @@ export class NestHttpRequest implements HttpRequest {
   /** `route`: whether the limit is the handler's own, counted per route; false for the app-wide one. */
   constructor(request: PlatformRequest, route: boolean) {
     // Both platforms resolve `ip` under their own trust-proxy setting; reading headers here would bypass it.
-    // On Express (a Node request: rawHeaders is its own) the address is read from the socket when no
-    // X-Forwarded-For field could change it, as Express's getter would answer (see directAddress).
-    const node = request as unknown as NodeRequestLike;
-    const direct = node.rawHeaders === undefined ? undefined : directAddress(node);
-    this.ip = direct || request.ip || undefined;
+    // On Express (a Node request, with rawHeaders of its own) the address is read from the socket when no
+    // X-Forwarded-For field could change it, as Express's getter would answer; on Fastify, from its `ip`.
+    this.ip = directAddress(request as unknown as NodeRequestLike) || request.ip || undefined;
     const pattern = route ? (request.route?.path ?? request.routeOptions?.url) : undefined;
     this.routeId = pattern === undefined ? undefined : String(pattern);
     this.raw = request;

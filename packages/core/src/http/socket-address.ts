@@ -17,13 +17,16 @@ const FORWARDED_FOR = 'x-forwarded-for';
  * and one found on the prototype chain (the `headers` getter) walks it too.
  */
 export function directAddress(req: NodeRequestLike): string | undefined {
+  // rawHeaders first: a request that is not a Node one (Fastify's) has none, and is answered without a read more.
+  if (forwarded(req.rawHeaders)) return undefined;
   const socket = req.socket;
-  if (socket == null || forwarded(req.rawHeaders) || Object.hasOwn(req, 'ip')) return undefined;
+  if (socket == null || Object.hasOwn(req, 'ip')) return undefined;
   return socket.remoteAddress;
 }
 
 // Whether the raw header list (name, value, name, value, ...) has an X-Forwarded-For field, in any case. A
-// request that Node did not parse (a test double without rawHeaders) counts as forwarded, so `req.ip` decides.
+// request without one (not parsed by Node: a test double, a Fastify request) counts as forwarded, so the
+// framework's `ip` decides.
 function forwarded(raw: readonly string[] | undefined): boolean {
   if (raw === undefined) return true;
   for (let i = 0; i < raw.length; i += 2) {
