@@ -1,6 +1,7 @@
 /// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster, Command, Redis } from 'ioredis';
+import { loadIoredis } from './ioredis.js';
 
 /** The hash slot of a key, as Redis Cluster computes it (from its `{tag}` when it has one). */
 export const slotOf: (key: string) => number = calculateSlot;
@@ -14,25 +15,21 @@ export function turnedAway(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError' && TURNED_AWAY.test(error.message);
 }
 
-interface Queued {
-  readonly sha: string;
-  readonly keys: readonly string[];
-  readonly args: readonly (string | number)[];
-  readonly resolve: (reply: number[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
- * Script calls written straight to the master serving their slot, every call for one node in one pipeline
- * per tick: one socket write per node instead of one per call (with a bare script, twice the EVALSHA/s at
- * 100 in flight on 3 masters; the bench's Cluster row measures it through the limiter). A Cluster's own pipelines (and its automatic pipelining) cannot do this safely:
+ * Script calls written straight to the master serving their slot, every call for one node in one socket
+ * write per tick instead of one write per call (with a bare script, twice the EVALSHA/s at 100 in flight on
+ * 3 masters; the bench's Cluster row measures it through the limiter). A Cluster's own pipelines (and its
+ * automatic pipelining) cannot do this safely:
  * they follow ASK, MOVED and TRYAGAIN only when every command of the pipeline got the same one, and retry a
  * TRYAGAIN for up to 16 x 100 ms. Nothing is followed here: a call turned away is its sender's to send again
  * through the Cluster, which does.
  */
 export class NodePipelines {
-  private readonly queued = new Map<Redis, Queued[]>();
+  // The node sockets corked this tick (the sockets, not the nodes: a node that reconnects meanwhile has a
+  // new one), and whether their uncorking is scheduled.
+  private readonly corked = new Set<Redis['stream']>();
   private scheduled = false;
+  private command: typeof Command | undefined;
   // Node connections by the "host:port" the Cluster's slot map names them by; rebuilt on a miss.
   private byAddress = new Map<string, Redis>();
 
@@ -62,45 +59,30 @@ export class NodePipelines {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      let calls = this.queued.get(node);
-      if (calls === undefined) {
-        calls = [];
-        this.queued.set(node, calls);
-      }
-      calls.push({ sha, keys, args, resolve, reject });
+    // The node's socket is corked until the tick ends, so every call for it this tick leaves in one write.
+    // Each call is its own Command (its own reply or error), written past the node's auto-pipelining: a
+    // Pipeline object, its promises and its [error, reply] pairs cost more than the calls themselves.
+    const stream = node.stream;
+    if (!this.corked.has(stream)) {
+      stream.cork();
+      this.corked.add(stream);
       if (!this.scheduled) {
         this.scheduled = true;
         process.nextTick(this.write);
       }
+    }
+    this.command ??= loadIoredis().Command;
+    const command = new this.command('evalsha', [sha, keys.length, ...keys, ...args], {
+      keyPrefix: node.options.keyPrefix,
+      // The scripts answer integers only, which ioredis would otherwise walk looking for text to decode.
+      replyEncoding: null,
     });
+    return node.sendCommand(command) as Promise<number[]>;
   }
 
   private readonly write = (): void => {
     this.scheduled = false;
-    for (const [node, calls] of this.queued) {
-      // A pipeline of one buys nothing and costs a Pipeline object.
-      if (calls.length === 1) {
-        const c = calls[0]!;
-        node
-          .evalsha(c.sha, c.keys.length, ...c.keys, ...c.args)
-          .then((r) => c.resolve(r as number[]), c.reject);
-        continue;
-      }
-      const pipeline = node.pipeline();
-      for (const c of calls) pipeline.evalsha(c.sha, c.keys.length, ...c.keys, ...c.args);
-      pipeline.exec().then(
-        (results) =>
-          calls.forEach((c, i) => {
-            const [error, reply] = results?.[i] ?? [new Error('the pipeline returned no reply')];
-            if (error) c.reject(error);
-            else c.resolve(reply as number[]);
-          }),
-        (error: unknown) => {
-          for (const c of calls) c.reject(error);
-        },
-      );
-    }
-    this.queued.clear();
+    for (const stream of this.corked) stream.uncork();
+    this.corked.clear();
   };
 }
