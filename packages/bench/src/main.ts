@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   }
   if (httpRedis) {
     sections.push(httpRedisMarkdown(httpRedis));
-    bars.push(...httpRedisBars(httpRedis));
+    bars.push(...httpRedisBars(httpRedis, http));
   }
   // Figures, not bars: latency under faults is reported, never asserted.
   if (faults) sections.push(faultsMarkdown(faults));
