@@ -33,3 +33,26 @@ function isNotFound(error: unknown, id: string): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${id}'`);
 }
+
+// The Command class, once loaded: a `require` per call would cost a module-cache lookup each time.
+let CommandClass: typeof Command | undefined;
+
+/**
+ * An EVALSHA command for `client` as its own `evalsha` method would build it (the client's key prefix
+ * applied), but for the reply: the scripts answer integers only, which ioredis would otherwise walk looking
+ * for text to decode. For writing with `client.sendCommand`, past its automatic pipelining.
+ */
+export function evalshaCommand(
+  client: Redis,
+  sha: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Command {
+  CommandClass ??= loadIoredis().Command;
+  const options = client.options;
+  return new CommandClass('evalsha', [sha, keys.length, ...keys, ...args], {
+    keyPrefix: options.keyPrefix,
+    replyEncoding: null,
+    errorStack: options.showFriendlyErrorStack ? new Error() : undefined,
+  });
+}

@@ -1,7 +1,7 @@
 /// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster, Command, Redis } from 'ioredis';
-import { loadIoredis } from './ioredis.js';
+import type { Cluster, Redis } from 'ioredis';
+import { evalshaCommand } from './ioredis.js';
 
 /** The hash slot of a key, as Redis Cluster computes it (from its `{tag}` when it has one). */
 export const slotOf: (key: string) => number = calculateSlot;
@@ -29,7 +29,6 @@ export class NodePipelines {
   // new one), and whether their uncorking is scheduled.
   private readonly corked = new Set<Redis['stream']>();
   private scheduled = false;
-  private command: typeof Command | undefined;
   // Node connections by the "host:port" the Cluster's slot map names them by; rebuilt on a miss.
   private byAddress = new Map<string, Redis>();
 
@@ -71,13 +70,7 @@ export class NodePipelines {
         process.nextTick(this.write);
       }
     }
-    this.command ??= loadIoredis().Command;
-    const command = new this.command('evalsha', [sha, keys.length, ...keys, ...args], {
-      keyPrefix: node.options.keyPrefix,
-      // The scripts answer integers only, which ioredis would otherwise walk looking for text to decode.
-      replyEncoding: null,
-    });
-    return node.sendCommand(command) as Promise<number[]>;
+    return node.sendCommand(evalshaCommand(node, sha, keys, args)) as Promise<number[]>;
   }
 
   private readonly write = (): void => {

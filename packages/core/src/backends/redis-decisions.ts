@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Command, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { StepOutcome } from '../algorithms/types.js';
 import { type Bounded, Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { composeScript, paramArgs, REPLY_KEPT_MS, type Script } from './lua.js';
-import { loadIoredis } from './ioredis.js';
+import { evalshaCommand } from './ioredis.js';
 import { NodePipelines, slotOf, turnedAway } from './node-pipelines.js';
 import { type Client, isReady } from './redis-connection.js';
 import type { Backend, Clock, Keyspace } from './types.js';
@@ -176,8 +176,6 @@ export class RedisDecisions implements Backend {
   private batchCount = 0;
   private closed = false;
   private clockTimer: NodeJS.Timeout | undefined;
-  // ioredis's Command class, once a call is written directly (see evalsha).
-  private command: typeof Command | undefined;
 
   constructor(
     /** The connection decisions run on (the backend's own). */
@@ -523,18 +521,8 @@ export class RedisDecisions implements Backend {
     if (connection.isCluster || !connection.options.enableAutoPipelining) {
       return connection.evalsha(sha, keys.length, ...keys, ...args);
     }
-    // Loaded here, not imported: core runs without ioredis on the memory backend. A client exists, so
-    // ioredis is installed.
-    this.command ??= loadIoredis().Command;
-    const options = connection.options;
-    // The options ioredis's own command methods give a Command (the client's key prefix), but for the reply
-    // encoding: the scripts answer integers only, which ioredis would walk looking for text to decode.
-    const command = new this.command('evalsha', [sha, keys.length, ...keys, ...args], {
-      keyPrefix: options.keyPrefix,
-      replyEncoding: null,
-      errorStack: options.showFriendlyErrorStack ? new Error() : undefined,
-    });
-    return connection.sendCommand(command) as Promise<unknown>;
+    // The Command class is loaded then, not imported: core runs without ioredis on the memory backend.
+    return connection.sendCommand(evalshaCommand(connection as Redis, sha, keys, args)) as Promise<unknown>;
   }
 
   // EVALSHA first; on NOSCRIPT (first use, SCRIPT FLUSH, restart, a new cluster node) EVAL loads it again.
