@@ -137,7 +137,7 @@ export const clusterBaseline = { oneCallEach: false };
  * into one script call, bounds every caller by `timeoutMs`, hands the script the deadline on Redis's clock
  * so that nothing runs after its caller was answered, and on a standalone server re-sends a batch whose
  * connection dropped (the script answers a re-send from the reply it kept, so nothing runs twice). On a
- * Cluster the batches for one master go out in one pipeline written straight to it (NodePipelines).
+ * Cluster the batches for one master go out in one socket write straight to it (NodePipelines).
  */
 export class RedisDecisions implements Backend {
   /**
