@@ -19,10 +19,9 @@ export function turnedAway(error: unknown): boolean {
  * Script calls written straight to the master serving their slot, every call for one node in one socket
  * write per tick instead of one write per call (with a bare script, twice the EVALSHA/s at 100 in flight on
  * 3 masters; the bench's Cluster row measures it through the limiter). A Cluster's own pipelines (and its
- * automatic pipelining) cannot do this safely:
- * they follow ASK, MOVED and TRYAGAIN only when every command of the pipeline got the same one, and retry a
- * TRYAGAIN for up to 16 x 100 ms. Nothing is followed here: a call turned away is its sender's to send again
- * through the Cluster, which does.
+ * automatic pipelining) cannot do this safely: they follow ASK, MOVED and TRYAGAIN only when every command
+ * of the pipeline got the same one, and retry a TRYAGAIN for up to 16 x 100 ms. Nothing is followed here: a
+ * call turned away is its sender's to send again through the Cluster, which does.
  */
 export class NodePipelines {
   // The node sockets corked this tick (the sockets, not the nodes: a node that reconnects meanwhile has a
