@@ -46,6 +46,15 @@ async function statuses(url: string, n: number, init?: RequestInit): Promise<num
   return out;
 }
 
+/** GET /hello answers "hello": the route most tests here limit. */
+@Controller()
+class HelloController {
+  @Get('hello')
+  hello(): string {
+    return 'hello';
+  }
+}
+
 /** An app with an app-wide limit of `rate` through APP_GUARD, and the given controllers. */
 function appModule(rate: string, controllers: (new (...args: never[]) => unknown)[]) {
   @Module({
@@ -59,13 +68,6 @@ function appModule(rate: string, controllers: (new (...args: never[]) => unknown
 
 describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
   it('refuses with JSON, status 429 and the rate headers once the limit is spent', async () => {
-    @Controller()
-    class HelloController {
-      @Get('hello')
-      hello(): string {
-        return 'hello';
-      }
-    }
     const url = await start(appModule('2/minute', [HelloController]), platform);
     const first = await fetch(`${url}/hello`);
     expect(first.status).toBe(200);
@@ -86,13 +88,6 @@ describe.each<Platform>(['express', 'fastify'])('nest on %s', (platform) => {
   });
 
   it("keys by the platform's req.ip, so X-Forwarded-For counts only when its trust proxy setting says so", async () => {
-    @Controller()
-    class HelloController {
-      @Get('hello')
-      hello(): string {
-        return 'hello';
-      }
-    }
     const forwardedFor = (ip: string) => ({ headers: { 'X-Forwarded-For': ip } });
     const trusting = await startNest(appModule('1/minute', [HelloController]), platform, {
       trustProxy: true,
@@ -291,13 +286,6 @@ describe('DistLimiterModule', () => {
     let calls = 0;
     @Module({ providers: [{ provide: CONFIG, useValue: { rate: '2/minute' } }], exports: [CONFIG] })
     class ConfigModule {}
-    @Controller()
-    class HelloController {
-      @Get('hello')
-      hello(): string {
-        return 'hello';
-      }
-    }
     @Module({
       imports: [
         DistLimiterModule.forRootAsync({
@@ -329,13 +317,6 @@ describe('DistLimiterModule', () => {
 
   it('forRootAsync can connect a Redis backend first', async () => {
     const prefix = `nest${process.pid}${Date.now()}`;
-    @Controller()
-    class HelloController {
-      @Get('hello')
-      hello(): string {
-        return 'hello';
-      }
-    }
     let backend: RedisBackend | undefined;
     @Module({
       imports: [
