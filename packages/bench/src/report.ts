@@ -207,11 +207,19 @@ export function httpRedisBars(r: HttpResults, memory?: HttpResults): Bar[] {
       ['ours-redis-fixed', 'fixedWindow'],
       ['ours-redis', 'default'],
     ] as const) {
-      const value = ratio(f.ratios[variant] ?? Number.NaN, peer);
+      const quotient = ratio(f.ratios[variant] ?? Number.NaN, peer);
+      // Measured head to head where the run could (pairs need wrk), else the quotient of the two ratios.
+      const direct = f.headToHead[`${variant}/peer-redis`];
+      const value = direct ?? quotient;
       // The most any limiter can read against this peer is one that costs nothing (ours / bare = 1): where
       // the peer costs the app less than a fifth more than bare, the bar is out of any limiter's reach. One
       // that sends the default headers costs at least the no-op with headers, so reads at most its ratio.
-      const ceilings = [`a limiter costing nothing would read ${ratio(1, peer).toFixed(2)}`];
+      const ceilings = [
+        ...(direct === undefined
+          ? []
+          : [`head to head; the quotient of the ratios to bare ${quotient.toFixed(2)}`]),
+        `a limiter costing nothing would read ${ratio(1, peer).toFixed(2)}`,
+      ];
       if (headersOnly !== undefined) {
         ceilings.push(`one costing only its default headers ${ratio(headersOnly, peer).toFixed(2)}`);
       }
@@ -252,6 +260,16 @@ function httpMethod(r: HttpResults): string {
   );
 }
 
+// How the head-to-head columns (and the bars that use them) are measured.
+function headToHeadMethod(r: HttpResults, sides: string): string {
+  if (!r.pairs) return '';
+  return (
+    `"Head to head": ${sides} loaded at the same time, sharing one CPU, in ${r.plan.pairRounds} rounds of ` +
+    'pairs of their own; the median of the rounds. The bars use it: a quotient of two ratios to the bare ' +
+    'app comes from other rounds and other bare processes, and carries the noise of both.'
+  );
+}
+
 // A ratio, with the solo rounds' figure in parentheses when the ratio came from pairs.
 function ratioCell(r: HttpResults, ratio: number | undefined, solo: number | undefined): string {
   return r.pairs ? `${fmtRatio(ratio)} (${fmtRatio(solo)})` : fmtRatio(ratio);
@@ -276,7 +294,7 @@ export function httpMarkdown(r: HttpResults): string {
       'ever refuse. "No-op with headers" is a middleware (hook, guard) that sets the three fields ours ' +
       "sends by default as constant strings, through the framework's own header API, and does nothing " +
       'else: the least any limiter sending them costs. "ours / peer" and "ours / no-op with headers" are ' +
-      'quotients of the ratios to the bare app.\n',
+      `quotients of the ratios to the bare app. ${headToHeadMethod(r, 'ours and the no-op with headers')}\n`,
   );
   const cell = (ratio: number | undefined, solo: number | undefined) => ratioCell(r, ratio, solo);
   const over = (a: number | undefined, b: number | undefined) => ratio(a ?? Number.NaN, b ?? Number.NaN);
@@ -293,6 +311,7 @@ export function httpMarkdown(r: HttpResults): string {
         'no-op with headers / bare',
         'ours / peer',
         'ours / no-op with headers',
+        ...(r.pairs ? ['ours / no-op with headers, head to head'] : []),
         'twin / bare',
       ],
       r.frameworks.map((f) => {
@@ -308,6 +327,7 @@ export function httpMarkdown(r: HttpResults): string {
           cell(f.ratios['noop-headers'], solo['noop-headers']),
           cell(over(f.ratios.ours, f.ratios.peer), over(solo.ours, solo.peer)),
           cell(over(f.ratios.ours, f.ratios['noop-headers']), over(solo.ours, solo['noop-headers'])),
+          ...(r.pairs ? [fmtRatio(f.headToHead['ours/noop-headers'])] : []),
           cell(f.ratios.twin, solo.twin),
         ];
       }),
@@ -367,7 +387,7 @@ export function httpRedisMarkdown(r: HttpResults): string {
       'removed after the run. distlimiter on RedisBackend with `fixedWindow` (what the peers implement; ' +
       'koa-ratelimit keeps a sliding log, over a 1 s window) and with `rate` (the default algorithm), ' +
       'default headers; limits too high to ever refuse. "ours / peer" is the quotient of the two ratios ' +
-      'to the bare app.\n',
+      `to the bare app. ${headToHeadMethod(r, 'each of ours and the peer')}\n`,
   );
   const cell = (ratio: number | undefined, solo: number | undefined) => ratioCell(r, ratio, solo);
   const over = (a: number | undefined, b: number | undefined) => ratio(a ?? Number.NaN, b ?? Number.NaN);
@@ -385,6 +405,7 @@ export function httpRedisMarkdown(r: HttpResults): string {
         'peer / bare',
         'ours fixed / peer',
         'ours default / peer',
+        ...(r.pairs ? ['ours fixed / peer, head to head', 'ours default / peer, head to head'] : []),
         'twin / bare',
       ],
       r.frameworks.map((f) => {
@@ -406,6 +427,12 @@ export function httpRedisMarkdown(r: HttpResults): string {
           cell(peer, solo['peer-redis']),
           cell(over(fixed, peer), over(solo['ours-redis-fixed'], solo['peer-redis'])),
           cell(over(plain, peer), over(solo['ours-redis'], solo['peer-redis'])),
+          ...(r.pairs
+            ? [
+                fmtRatio(f.headToHead['ours-redis-fixed/peer-redis']),
+                fmtRatio(f.headToHead['ours-redis/peer-redis']),
+              ]
+            : []),
           cell(f.ratios.twin, solo.twin),
         ];
       }),
@@ -430,12 +457,18 @@ export function httpBars(r: HttpResults): Bar[] {
       target: peer,
       met: ours >= peer,
     });
-    const floor = ratio(ours, f.ratios['noop-headers'] ?? Number.NaN);
+    const quotient = ratio(ours, f.ratios['noop-headers'] ?? Number.NaN);
+    // Measured head to head where the run could (pairs need wrk), else the quotient of the two ratios.
+    const direct = f.headToHead['ours/noop-headers'];
+    const floor = direct ?? quotient;
     bars.push({
       name: `${f.framework}: ours / no-op with headers`,
       value: floor,
       target: NOOP_HEADERS_BAR,
       met: floor >= NOOP_HEADERS_BAR,
+      ...(direct === undefined
+        ? {}
+        : { note: `head to head; the quotient of the ratios to bare ${quotient.toFixed(2)}` }),
     });
     if (f.strict) {
       bars.push({ name: `${f.framework}: ours / bare`, value: ours, target: 0.9, met: ours >= 0.9 });

@@ -67,10 +67,19 @@ export interface FrameworkResult {
   /** The same ratios from the solo rounds, which a slow phase of a shared machine moves far more. */
   soloRatios: Partial<Record<Variant, number>>;
   /**
+   * The bars' own comparisons measured head to head (HEAD_TO_HEAD), keyed `other/base`: the median over
+   * rounds of the two loaded together, sharing one CPU, of base's CPU time per request over other's.
+   */
+  headToHead: Partial<Record<HeadToHeadKey, number>>;
+  /**
    * Per variant, each round's figure: requests per second (solo), and in pairs the bare app's CPU time per
    * request over the variant's (or, where CPU time is unreadable, the variant's rate over the bare app's).
    */
-  samples: { solo: Record<Variant, number[]>; pairs: Record<Variant, number[]> };
+  samples: {
+    solo: Record<Variant, number[]>;
+    pairs: Record<Variant, number[]>;
+    headToHead: Partial<Record<HeadToHeadKey, number[]>>;
+  };
   /** On Redis: how many keys each variant held after the warm-up; none means it never reached Redis. */
   redisKeys?: Partial<Record<Variant, number>>;
   /** Anything that invalidates a run (non-2xx answers, socket errors); empty when clean. */
@@ -93,6 +102,27 @@ export interface HttpResults {
 const MEASURED: readonly Variant[] = ['bare', 'ours', 'peer', 'noop-headers', 'twin'];
 /** The Redis rows, beside the same bare app and twin as the memory rows. */
 const MEASURED_ON_REDIS: readonly Variant[] = ['bare', ...REDIS_VARIANTS, 'twin'];
+/**
+ * The comparisons the bars make, each measured in pairs of its own besides the pairs with the bare app:
+ * [base, other]. A quotient of two ratios to the bare app, each from other rounds and other bare processes,
+ * carries the noise of both; loaded together, the two meet the same moment of the machine and the same
+ * neighbour. Ours against the no-op with headers on memory; ours (both algorithms) against the peer on Redis.
+ */
+const HEAD_TO_HEAD = {
+  memory: [['noop-headers', 'ours']],
+  redis: [
+    ['peer-redis', 'ours-redis-fixed'],
+    ['peer-redis', 'ours-redis'],
+  ],
+} as const satisfies Record<HttpPlan['store'], readonly (readonly [Variant, Variant])[]>;
+
+/** How a head-to-head comparison is named: `other/base`. */
+export type HeadToHeadKey = {
+  [S in keyof typeof HEAD_TO_HEAD]: (typeof HEAD_TO_HEAD)[S][number] extends readonly [infer B, infer O]
+    ? `${O & string}/${B & string}`
+    : never;
+}[keyof typeof HEAD_TO_HEAD];
+
 /** Load both servers of a pair get, at the same time, before their measured slice. */
 const PAIR_LEAD_IN_MS = 1000;
 
@@ -208,11 +238,11 @@ async function measureFramework(
     return r;
   };
   let cpuUnreadable = false;
-  // The bare app's cost per request over the other's, or where CPU time cannot be read, the other's rate
-  // over the bare app's.
-  const pairRatio = async (bare: Slot, other: Slot, round: number): Promise<number> => {
+  // The base's cost per request (the bare app's, or in a head-to-head pair the compared side's) over the
+  // other's, or where CPU time cannot be read, the other's rate over the base's.
+  const pairRatio = async (base: Slot, other: Slot, round: number): Promise<number> => {
     // Which of the two is loaded first alternates between rounds.
-    const order = round % 2 === 0 ? [bare, other] : [other, bare];
+    const order = round % 2 === 0 ? [base, other] : [other, base];
     // Unmeasured: a server loaded straight after idling measured up to 7% costlier in its first seconds
     // than one already under load, and the bare app of a round is loaded more often than the others.
     await Promise.all(order.map((s) => loadOne(s, PAIR_LEAD_IN_MS)));
@@ -225,10 +255,10 @@ async function measureFramework(
       const requests = loads.get(s)!.requests;
       return start === undefined || end === undefined || !(requests > 0) ? 0 : (end - start) / requests;
     };
-    const [bareCost, otherCost] = [cost(bare), cost(other)];
-    if (bareCost > 0 && otherCost > 0) return bareCost / otherCost;
+    const [baseCost, otherCost] = [cost(base), cost(other)];
+    if (baseCost > 0 && otherCost > 0) return baseCost / otherCost;
     cpuUnreadable = true;
-    return loads.get(other)!.rps / loads.get(bare)!.rps;
+    return loads.get(other)!.rps / loads.get(base)!.rps;
   };
   try {
     // Started in a rotating order too, so no variant's processes are always the oldest.
@@ -257,15 +287,20 @@ async function measureFramework(
       addRound(solo, order, rates);
     }
     const paired = emptySamples();
+    const direct: Partial<Record<HeadToHeadKey, number[]>> = {};
     if (generator.concurrent) {
       const n = plan.processes;
+      // Any processes x processes rounds in a row pair every process of one side with every one of the other.
+      const meet = (base: Variant, other: Variant, r: number) =>
+        pairRatio(byVariant[base][r % n]!, byVariant[other][(r + Math.floor(r / n)) % n]!, r);
       for (let r = 0; r < plan.pairRounds; r++) {
         paired.bare.push(1);
-        for (const v of rotated(others, r)) {
-          // Any processes x processes rounds in a row pair every bare process with every process of each variant.
-          const bare = byVariant.bare[r % n]!;
-          const other = byVariant[v][(r + Math.floor(r / n)) % n]!;
-          paired[v].push(await pairRatio(bare, other, r));
+        for (const v of rotated(others, r)) paired[v].push(await meet('bare', v, r));
+        for (const [base, other] of HEAD_TO_HEAD[plan.store]) {
+          const key = `${other}/${base}` as HeadToHeadKey;
+          const rounds = direct[key] ?? [];
+          rounds.push(await meet(base, other, r));
+          direct[key] = rounds;
         }
       }
     }
@@ -276,7 +311,10 @@ async function measureFramework(
         ? Object.fromEntries(others.map((v) => [v, median(paired[v])]))
         : soloRatios,
       soloRatios,
-      samples: { solo, pairs: paired },
+      headToHead: Object.fromEntries(
+        Object.entries(direct).map(([key, values]) => [key, median(values as number[])]),
+      ),
+      samples: { solo, pairs: paired, headToHead: direct },
       ...(prefixes.size ? { redisKeys } : {}),
       problems,
       cpuUnreadable,
