@@ -190,6 +190,15 @@ export function coreBars(r: CoreResults): Bar[] {
   return bars;
 }
 
+/**
+ * What an HTTP bar reads: its comparison measured head to head where the run could (pairs need wrk), with
+ * the quotient of the two ratios to the bare app in its note; else that quotient.
+ */
+function barReading(direct: number | undefined, quotient: number): { value: number; note?: string } {
+  if (direct === undefined) return { value: quotient };
+  return { value: direct, note: `head to head; the quotient of the ratios to bare ${quotient.toFixed(2)}` };
+}
+
 // Issue 14: on Redis, ours at least this multiple of each framework's peer, fixed window and default.
 const REDIS_PEER_BAR = 1.2;
 
@@ -207,17 +216,16 @@ export function httpRedisBars(r: HttpResults, memory?: HttpResults): Bar[] {
       ['ours-redis-fixed', 'fixedWindow'],
       ['ours-redis', 'default'],
     ] as const) {
-      const quotient = ratio(f.ratios[variant] ?? Number.NaN, peer);
-      // Measured head to head where the run could (pairs need wrk), else the quotient of the two ratios.
-      const direct = f.headToHead[`${variant}/peer-redis`];
-      const value = direct ?? quotient;
+      const reading = barReading(
+        f.headToHead[`${variant}/peer-redis`],
+        ratio(f.ratios[variant] ?? Number.NaN, peer),
+      );
+      const value = reading.value;
       // The most any limiter can read against this peer is one that costs nothing (ours / bare = 1): where
       // the peer costs the app less than a fifth more than bare, the bar is out of any limiter's reach. One
       // that sends the default headers costs at least the no-op with headers, so reads at most its ratio.
       const ceilings = [
-        ...(direct === undefined
-          ? []
-          : [`head to head; the quotient of the ratios to bare ${quotient.toFixed(2)}`]),
+        ...(reading.note === undefined ? [] : [reading.note]),
         `a limiter costing nothing would read ${ratio(1, peer).toFixed(2)}`,
       ];
       if (headersOnly !== undefined) {
@@ -457,18 +465,16 @@ export function httpBars(r: HttpResults): Bar[] {
       target: peer,
       met: ours >= peer,
     });
-    const quotient = ratio(ours, f.ratios['noop-headers'] ?? Number.NaN);
-    // Measured head to head where the run could (pairs need wrk), else the quotient of the two ratios.
-    const direct = f.headToHead['ours/noop-headers'];
-    const floor = direct ?? quotient;
+    const floor = barReading(
+      f.headToHead['ours/noop-headers'],
+      ratio(ours, f.ratios['noop-headers'] ?? Number.NaN),
+    );
     bars.push({
       name: `${f.framework}: ours / no-op with headers`,
-      value: floor,
+      value: floor.value,
       target: NOOP_HEADERS_BAR,
-      met: floor >= NOOP_HEADERS_BAR,
-      ...(direct === undefined
-        ? {}
-        : { note: `head to head; the quotient of the ratios to bare ${quotient.toFixed(2)}` }),
+      met: floor.value >= NOOP_HEADERS_BAR,
+      note: floor.note,
     });
     if (f.strict) {
       bars.push({ name: `${f.framework}: ours / bare`, value: ours, target: 0.9, met: ours >= 0.9 });
