@@ -4,7 +4,7 @@ import { fixedWindow, RateLimiter, RedisBackend } from '../src/index.js';
 import { type RedisInstance, startRedis } from './support/testkit.js';
 
 // How decisions meet in script calls on a standalone server: every decision asked for in one turn of the
-// event loop joins one batch, and a large batch goes out as a few calls back to back (pipelined parts).
+// event loop joins one batch, and a batch that reaches 40 decisions goes out at once, as one call.
 let server: RedisInstance;
 let client: Redis;
 
@@ -47,13 +47,13 @@ describe('batches on a standalone server', () => {
     expect(decisions).toMatchObject([{ remaining: 999 }, { remaining: 999 }, { remaining: 999 }]);
   });
 
-  // Every 32 decisions go out as soon as they are asked for (two calls of 16 in one write), the last 4 at
-  // the turn's end: 7 calls, run in the order asked.
+  // Every 40 decisions go out as one call as soon as they are asked for, the last 20 at the turn's end:
+  // 3 calls, run in the order asked.
   it('sends 100 decisions of one turn as they come, in order, each seeing the ones before it', async () => {
     const limiter = await limiterWithScript('parts');
     const before = await evalshaCalls();
     const decisions = await Promise.all(Array.from({ length: 100 }, () => limiter.limit('one')));
-    expect(await evalshaCalls()).toBe(before + 7);
+    expect(await evalshaCalls()).toBe(before + 3);
     expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 100 }, (_, i) => 999 - i));
   });
 
@@ -72,10 +72,10 @@ describe('batches on a standalone server', () => {
     expect(decisions.map((d) => d.remaining)).toEqual([999, 996, 995, 999, 995]);
   });
 
-  it('keeps a batch under 32 decisions in one call', async () => {
+  it('keeps a batch under 40 decisions in one call', async () => {
     const limiter = await limiterWithScript('small');
     const before = await evalshaCalls();
-    await Promise.all(Array.from({ length: 31 }, (_, i) => limiter.limit(`k${i}`)));
+    await Promise.all(Array.from({ length: 39 }, (_, i) => limiter.limit(`k${i}`)));
     expect(await evalshaCalls()).toBe(before + 1);
   });
 });

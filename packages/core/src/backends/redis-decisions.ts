@@ -109,19 +109,22 @@ const UNPACK = `local v = redis.call('GET', KEYS[1]) if v then return cmsgpack.u
 
 // Bounds how long one script runs (Redis serves nobody else meanwhile) and how large one command grows.
 const MAX_BATCH = 256;
-// A batch is sent as up to this many script calls back to back, never smaller than SPLIT_MIN decisions,
-// where a call's own cost would show. Measured before batches streamed (standalone, 100 in flight), one
-// call for 100 decisions reached about two thirds of the rate of four calls of 25. It still shapes a
-// Cluster node's batches, which go out at the turn's end; a standalone server's are bounded by STREAM_AT,
-// so there a split only halves a full batch, its parts going out in one socket write.
+// On a Cluster a node's batches go out at the turn's end, each as up to this many script calls back to
+// back, never smaller than SPLIT_MIN decisions, where a call's own cost would show: measured before batches
+// streamed (standalone, 100 in flight), one call for 100 decisions reached about two thirds of the rate of
+// four calls of 25.
 const PIPELINE_PARTS = 4;
-// A batch that reaches this many decisions goes out at once rather than at the turn's end, so that Redis
-// runs it while Node is still producing the rest of the turn's decisions: with 100 in flight every reply
-// releases its callers together, and a batch sent only at the turn's end left Redis idle while Node worked
-// and Node idle while Redis did (their CPU times summed to one core). Node and Redis on a CPU each, 100
-// in flight: 96,000-120,000 decisions/s without, 135,000-155,000 with any value from 16 to 64.
-const STREAM_AT = 32;
 const SPLIT_MIN = 16;
+// On a standalone server a batch that reaches this many decisions goes out at once, as one call, rather than
+// at the turn's end, so that Redis runs it while Node is still producing the rest of the turn's decisions:
+// with 100 in flight every reply releases its callers together, and a batch sent only at the turn's end left
+// Redis idle while Node worked and Node idle while Redis did (their CPU times summed to one core). Node and
+// Redis on a CPU each, 100 in flight: 96,000-120,000 decisions/s without, 135,000-155,000 with any value from
+// 16 to 64. A streamed batch is not split: each script call costs Redis about 9 us of its own (the TIME
+// call, the kept reply, the call itself) against about 2.6 us per fixed-window decision, and sending 32 as
+// two calls of 16 gave 180,000-189,000 decisions/s where one call of 32 gave 214,000-231,000 and one of 40
+// 224,000-239,000 (Redis at 3.4-3.8 us of CPU per decision, Node at 3.9-4.5; same machine and hour).
+const STREAM_AT = 40;
 // A sample of the clock offset is trusted over a larger older one once the older is this old, so a step
 // of either clock is followed within this time.
 const OFFSET_HOLD_MS = 5000;
@@ -376,19 +379,15 @@ export class RedisDecisions implements Backend {
     // Gone out already (it filled up, or the turn ended): only the batch being filled is sent.
     if (filling(script, batch.slot) !== batch) return;
     setFilling(script, batch.slot, undefined);
-    const parts = splitForPipeline(batch);
-    // The parts go out in one socket write, as they did through auto-pipelining: written one by one they
-    // cost a write each.
-    const stream =
-      parts.length > 1 && !this.connection.isCluster ? (this.connection as Redis).stream : undefined;
-    stream?.cork();
+    // A standalone server's batch is one call (STREAM_AT bounds it); a Cluster node's, of a whole turn, may
+    // be split, its parts written together by NodePipelines.
+    const parts = this.nodes === undefined ? [batch] : splitForPipeline(batch);
     for (const part of parts) {
       if (this.keepsReplies) {
         part.keys.push(`${part.keys[0]}~${this.batchTag}.${(this.batchCount++).toString(36)}`);
       }
       this.send(part, script, false);
     }
-    stream?.uncork();
   }
 
   // Sends when the connection can take it: at once when ready; after the first connect (or, for a re-send,
