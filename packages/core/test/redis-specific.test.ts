@@ -218,8 +218,46 @@ describe('stored states', () => {
     await client.set(key!, `${end}:7`, 'PX', 30_000);
     expect(await limiter.limit('abcdefghij')).toMatchObject({ allowed: true, remaining: 2 });
     expect(await storedState(client, key!)).toEqual([end, 8]);
+    // And one an earlier version packed with cmsgpack ([end, count]).
+    await client.eval(
+      `redis.call('SET', KEYS[1], cmsgpack.pack({tonumber(ARGV[1]), 3}), 'PX', 30000)`,
+      1,
+      key!,
+      end,
+    );
+    expect(await limiter.limit('abcdefghij')).toMatchObject({ allowed: true, remaining: 6 });
+    expect(await storedState(client, key!)).toEqual([end, 4]);
+  });
+
+  // Packed with cmsgpack, a count of 128 or more took two bytes more and the value a larger allocation. A
+  // count of 2^39 or more does not fit the 5 bytes it is given: such a state goes with cmsgpack.
+  it('keeps a fixed window key at 88 bytes whatever its count', async () => {
+    const limit = 1e12;
+    const limiter = new RateLimiter({
+      algorithm: fixedWindow({ limit, window: '1h' }),
+      backend: new RedisBackend({ client }),
+      prefix: 'dl',
+    });
+    const [key] = limiter.keysFor('klmnopqrst');
+    await limiter.limit('klmnopqrst');
+    const end = (await storedState(client, key!))![0]!;
+    for (const count of [127, 128, 70_000, 2 ** 39 - 2]) {
+      await client.set(key!, Buffer.from([1, ...le(end, 6), ...le(count, 5)]), 'KEEPTTL');
+      expect(await limiter.limit('klmnopqrst')).toMatchObject({ allowed: true, remaining: limit - count - 1 });
+      expect(await storedState(client, key!)).toEqual([end, count + 1]);
+      expect(await client.memory('USAGE', key!)).toBeLessThanOrEqual(88);
+    }
+    expect(await limiter.limit('klmnopqrst')).toMatchObject({ remaining: limit - 2 ** 39 });
+    expect((await client.getBuffer(key!))![0]).toBeGreaterThanOrEqual(0x90);
+    expect(await limiter.limit('klmnopqrst')).toMatchObject({ remaining: limit - 2 ** 39 - 1 });
+    expect(await storedState(client, key!)).toEqual([end, 2 ** 39 + 1]);
   });
 });
+
+// `n` as `bytes` bytes little-endian (n >= 0), as the script's struct writes it.
+function le(n: number, bytes: number): number[] {
+  return Array.from({ length: bytes }, (_, i) => Math.floor(n / 256 ** i) % 256);
+}
 
 describe('TTL writes', () => {
   // A key's TTL is written by the request that starts its window; later requests in that window leave it
