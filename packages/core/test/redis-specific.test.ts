@@ -243,7 +243,10 @@ describe('stored states', () => {
     const end = (await storedState(client, key!))![0]!;
     for (const count of [127, 128, 70_000, 2 ** 39 - 2]) {
       await client.set(key!, Buffer.from([1, ...le(end, 6), ...le(count, 5)]), 'KEEPTTL');
-      expect(await limiter.limit('klmnopqrst')).toMatchObject({ allowed: true, remaining: limit - count - 1 });
+      expect(await limiter.limit('klmnopqrst')).toMatchObject({
+        allowed: true,
+        remaining: limit - count - 1,
+      });
       expect(await storedState(client, key!)).toEqual([end, count + 1]);
       expect(await client.memory('USAGE', key!)).toBeLessThanOrEqual(88);
     }
