@@ -40,9 +40,10 @@ describe('the decision script', () => {
     const keys = ['again:{a}:fw', 'again:{a}:fw~00000000.1'];
     const first = await run(keys, (await redisNow()) + 5000);
     const second = await run(keys, (await redisNow()) + 5000, 2);
-    // [time, allowed, remaining, reset, retry]: the same answer, and the count is still one.
+    // [time, remaining, reset] (an admission): the same answer, and the count is still one.
     expect(second.slice(1)).toEqual(first.slice(1));
-    expect(first.slice(1, 3)).toEqual([1, 9]);
+    expect(first).toHaveLength(3);
+    expect(first[1]).toBe(9);
     expect((await storedState(admin, 'again:{a}:fw'))?.[1]).toBe(1);
     // The reply is kept only a little past the deadline.
     const ttl = await admin.pttl('again:{a}:fw~00000000.1');
@@ -53,7 +54,38 @@ describe('the decision script', () => {
     expect(late.slice(1)).toEqual(first.slice(1));
     // A first send never looks: the same id sent as new runs again (the backend never does that).
     const fresh = await run(keys, (await redisNow()) + 5000, 1);
-    expect(fresh.slice(1, 3)).toEqual([1, 8]);
+    expect(fresh[1]).toBe(8);
+  });
+
+  // An admission (retry 0) as {remaining, reset}; anything else as {-1, allowed, remaining, reset, retry}.
+  it('replies two integers per admission and five per other outcome, and keeps the same', async () => {
+    const key = 'forms:{a}:fw';
+    const reply = `${key}~00000000.3`;
+    // Costs 9 and 1 (admitted: 1 and 0 left), 5 (refused, retry at the reset) and 11 (above the limit: never,
+    // retry -1).
+    const deadline = (await redisNow()) + 5000;
+    const costs = [9, 0, 1, 0, 5, 0, 11, 0];
+    const out = (await admin.eval(
+      script.source,
+      5,
+      key,
+      key,
+      key,
+      key,
+      reply,
+      '',
+      deadline,
+      1,
+      ...params,
+      ...costs,
+    )) as number[];
+    const [, r1, , r2, , m, a3, left3, reset3, retry3, m4, a4, left4, , retry4] = out;
+    expect(out).toHaveLength(15);
+    expect([r1, r2]).toEqual([1, 0]);
+    expect([m, a3, left3, retry3]).toEqual([-1, 0, 0, reset3]);
+    expect([m4, a4, left4, retry4]).toEqual([-1, 0, 0, -1]);
+    const kept = await admin.eval(`return cmsgpack.unpack(redis.call('GET', KEYS[1]))`, 1, reply);
+    expect((kept as number[]).slice(1)).toEqual(out.slice(1));
   });
 
   it('keeps no reply for a batch that wrote nothing (peek, or refused)', async () => {

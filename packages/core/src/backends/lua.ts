@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AlgorithmStep } from '../algorithms/types.js';
+import type { AlgorithmStep, StepOutcome } from '../algorithms/types.js';
 
 /** A composed script: its source and SHA1, as Redis names it in EVALSHA. */
 export interface Script {
@@ -74,6 +74,10 @@ end
 // the batch see what earlier ones wrote, exactly as if they had arrived one by one.
 //
 // The reply starts with the server's time, which the backend uses to map its deadlines onto that clock.
+// Then each member's outcome of each decision: an admission as {remaining, reset} (its retry is 0), anything
+// else as {-1, allowed, remaining, reset, retry}. Most outcomes are admissions, and two integers instead of
+// four halve what Redis builds, sends and keeps per decision, and what Node parses (at 100 in flight the
+// kept reply alone, packed per batch, cost Redis about 6 us per 34 decisions).
 // Nothing is charged after its answer: a batch reaching the server past its deadline (held in a queue, by
 // a paused server, by a slow network) is refused as {time, -1} and writes nothing. Nothing is charged
 // twice: a batch that wrote keeps its reply under the reply key until a little after its deadline, and a
@@ -109,8 +113,13 @@ for d = 0, N / M - 1 do
       if not ns or ttl <= 0 then redis.call('DEL', key) else store(key, ns, ttl, kept) end
       wrote = true
     end
-    out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
-    at = at + 4
+    if allowed == 1 and retry == 0 and remaining >= 0 then
+      out[at] = remaining; out[at + 1] = reset
+      at = at + 2
+    else
+      out[at] = -1; out[at + 1] = allowed; out[at + 2] = remaining; out[at + 3] = reset; out[at + 4] = retry
+      at = at + 5
+    end
   else
     local states, ttls, keptTtls, all = {}, {}, {}, true
     for i = 1, M do
@@ -119,8 +128,13 @@ for d = 0, N / M - 1 do
       states[i] = ns
       ttls[i] = ttl
       keptTtls[i] = kept
-      out[at] = allowed; out[at + 1] = remaining; out[at + 2] = reset; out[at + 3] = retry
-      at = at + 4
+      if allowed == 1 and retry == 0 and remaining >= 0 then
+        out[at] = remaining; out[at + 1] = reset
+        at = at + 2
+      else
+        out[at] = -1; out[at + 1] = allowed; out[at + 2] = remaining; out[at + 3] = reset; out[at + 4] = retry
+        at = at + 5
+      end
     end
     if all and write then
       for i = 1, M do
@@ -158,9 +172,10 @@ export function paramArgs(members: readonly AlgorithmStep[]): string[] {
  * The script that runs a batch of decisions over steps of this shape (shared by every keyspace of that
  * shape, whatever its rates). ARGV: now (empty = the server's clock), the deadline (server ms), the reply
  * key's use (0: none, 1: keep the reply, 2: a re-send, answer from it), then the steps' parameters
- * (paramArgs), then cost and peek (0|1) per decision, or '*' alone for costs of 1 and no peeks; KEYS: one per member per decision, then the reply key
- * if any. Returns the server's time in ms, then 4 integers per member per decision: allowed, remaining,
- * reset, retry; or {time, -1} past the deadline.
+ * (paramArgs), then cost and peek (0|1) per decision, or '*' alone for costs of 1 and no peeks; KEYS: one
+ * per member per decision, then the reply key if any. Returns the server's time in ms, then each member's
+ * outcome of each decision (readOutcome): {remaining, reset} for an admission with no retry, otherwise
+ * {-1, allowed, remaining, reset, retry}; or {time, -1} past the deadline.
  */
 export function composeScript(members: readonly AlgorithmStep[]): Script {
   const shape = shapeOf(members);
@@ -181,4 +196,24 @@ function compose(members: readonly AlgorithmStep[]): Script {
   const tables = `${steps}local PARAMS = {${members.map(params).join(', ')}}\nlocal COSTS = ${at}\n`;
   const source = `${fns}\n${tables}local REPLY_KEPT_MS = ${REPLY_KEPT_MS}\n${PRELUDE}${BATCH}`;
   return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Reads the outcome the script wrote at `raw[at]` (see composeScript) into `into`, and returns where the
+ * next one starts: an admission with no retry is {remaining, reset}, anything else {-1, allowed, remaining,
+ * reset, retry}.
+ */
+export function readOutcome(raw: readonly number[], at: number, into: StepOutcome[]): number {
+  const first = raw[at]!;
+  if (first >= 0) {
+    into.push({ allowed: true, remaining: first, resetAfterMs: raw[at + 1]!, retryAfterMs: 0 });
+    return at + 2;
+  }
+  into.push({
+    allowed: raw[at + 1] === 1,
+    remaining: raw[at + 2]!,
+    resetAfterMs: raw[at + 3]!,
+    retryAfterMs: raw[at + 4]!,
+  });
+  return at + 5;
 }

@@ -4,7 +4,7 @@ import type { StepOutcome } from '../algorithms/types.js';
 import { type Bounded, Deadlines } from '../deadlines.js';
 import { BackendError, BackendTimeoutError, ClosedError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { composeScript, paramArgs, REPLY_KEPT_MS, type Script } from './lua.js';
+import { composeScript, paramArgs, REPLY_KEPT_MS, readOutcome, type Script } from './lua.js';
 import { evalshaCommand } from './ioredis.js';
 import { NodePipelines, slotOf, turnedAway } from './node-pipelines.js';
 import { type Client, isReady } from './redis-connection.js';
@@ -472,18 +472,20 @@ export class RedisDecisions implements Backend {
       this.fail(batch, this.late());
       return;
     }
-    const per = batch.space.members.length * 4;
+    const members = batch.space.members.length;
     const breaker = this.breaker;
-    batch.waiters.forEach((w, i) => {
+    let at = 1;
+    for (const w of batch.waiters) {
       this.deadlines.untrack(w);
-      const outcomes = toOutcomes(raw, 1 + i * per, per);
+      const outcomes: StepOutcome[] = [];
+      for (let m = 0; m < members; m++) at = readOutcome(raw, at, outcomes);
       if (w.answered) {
         if (!w.peek && outcomes.every((o) => o.allowed)) this.counters.lateReplies++;
       } else if (breaker !== undefined) {
         breaker.record(w.token, w.started, true, undefined);
       }
       w.resolve(outcomes);
-    });
+    }
   }
 
   private fail(batch: Batch, error: unknown): void {
@@ -558,15 +560,15 @@ function charging(peeks: readonly boolean[]): number {
   return peeks.filter((peek) => !peek).length;
 }
 
-// How many charging decisions a kept reply (time, then 4 integers per member per decision) allowed.
+// How many charging decisions a kept reply (time, then each member's outcome of each decision) allowed.
 function chargedIn(kept: readonly number[], peeks: readonly boolean[], members: number): number {
   let charged = 0;
-  peeks.forEach((peek, d) => {
-    if (peek) return;
-    let all = true;
-    for (let m = 0; m < members; m++) if (kept[1 + (d * members + m) * 4] !== 1) all = false;
-    if (all) charged++;
-  });
+  let at = 1;
+  for (const peek of peeks) {
+    const outcomes: StepOutcome[] = [];
+    for (let m = 0; m < members; m++) at = readOutcome(kept, at, outcomes);
+    if (!peek && outcomes.every((o) => o.allowed)) charged++;
+  }
   return charged;
 }
 
@@ -623,17 +625,4 @@ function splitForPipeline(batch: Batch): Batch[] {
     moveDecision(batch, d, parts[parts.length - 1]!);
   }
   return parts;
-}
-
-function toOutcomes(raw: number[], from: number, count: number): StepOutcome[] {
-  const out: StepOutcome[] = [];
-  for (let i = from; i < from + count; i += 4) {
-    out.push({
-      allowed: raw[i] === 1,
-      remaining: raw[i + 1]!,
-      resetAfterMs: raw[i + 2]!,
-      retryAfterMs: raw[i + 3]!,
-    });
-  }
-  return out;
 }
