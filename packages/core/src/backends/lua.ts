@@ -106,13 +106,12 @@ for d = 0, N / M - 1 do
     write = ARGV[COSTS + 1 + 2 * d] ~= '1'
   end
   local base = d * M
-  if M == 1 then
-    local key = KEYS[base + 1]
-    local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[1](decode(redis.call('GET', key)), now, cost, PARAMS[1])
-    if allowed == 1 and write then
-      if not ns or ttl <= 0 then redis.call('DEL', key) else store(key, ns, ttl, kept) end
-      wrote = true
-    end
+  -- One member (most limiters) needs no tables: its state is written as soon as it allows.
+  local states, ttls, keptTtls, all
+  if M > 1 then states, ttls, keptTtls, all = {}, {}, {}, true end
+  for i = 1, M do
+    local key = KEYS[base + i]
+    local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[i](decode(redis.call('GET', key)), now, cost, PARAMS[i])
     if allowed == 1 and retry == 0 and remaining >= 0 then
       out[at] = remaining; out[at + 1] = reset
       at = at + 2
@@ -120,32 +119,28 @@ for d = 0, N / M - 1 do
       out[at] = -1; out[at + 1] = allowed; out[at + 2] = remaining; out[at + 3] = reset; out[at + 4] = retry
       at = at + 5
     end
-  else
-    local states, ttls, keptTtls, all = {}, {}, {}, true
-    for i = 1, M do
-      local ns, allowed, remaining, reset, retry, ttl, kept = STEPS[i](decode(redis.call('GET', KEYS[base + i])), now, cost, PARAMS[i])
+    if M == 1 then
+      if allowed == 1 and write then
+        if not ns or ttl <= 0 then redis.call('DEL', key) else store(key, ns, ttl, kept) end
+        wrote = true
+      end
+    else
       if allowed ~= 1 then all = false end
       states[i] = ns
       ttls[i] = ttl
       keptTtls[i] = kept
-      if allowed == 1 and retry == 0 and remaining >= 0 then
-        out[at] = remaining; out[at + 1] = reset
-        at = at + 2
+    end
+  end
+  -- Several members are charged together, only if all allowed.
+  if M > 1 and all and write then
+    for i = 1, M do
+      if not states[i] or ttls[i] <= 0 then
+        redis.call('DEL', KEYS[base + i])
       else
-        out[at] = -1; out[at + 1] = allowed; out[at + 2] = remaining; out[at + 3] = reset; out[at + 4] = retry
-        at = at + 5
+        store(KEYS[base + i], states[i], ttls[i], keptTtls[i])
       end
     end
-    if all and write then
-      for i = 1, M do
-        if not states[i] or ttls[i] <= 0 then
-          redis.call('DEL', KEYS[base + i])
-        else
-          store(KEYS[base + i], states[i], ttls[i], keptTtls[i])
-        end
-      end
-      wrote = true
-    end
+    wrote = true
   end
 end
 if wrote and RK then redis.call('SET', RK, cmsgpack.pack(out), 'PX', deadline - rnow + REPLY_KEPT_MS) end
