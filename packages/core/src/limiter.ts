@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { checkScope, LimiterKeyspace } from './key-names.js';
 import { keysOf, knownKeys } from './policy/known-keys.js';
-import { isWellFormed, WELL_FORMED } from './well-formed.js';
+import { checkWellFormedKey } from './well-formed.js';
 
 export { combine } from './decision.js';
 
@@ -165,7 +165,8 @@ export class RateLimiter {
     let decision: Decision | Promise<Decision>;
     try {
       if (options === undefined && this.memory !== undefined) {
-        checkKey(key);
+        // The memory backend checks well-formedness itself, and only for a key it does not hold yet.
+        checkKeyShape(key);
         return Promise.resolve(this.memory.decide(this.keyspace, key, 1));
       }
       decision = this.decideNow(key, costOf(options), false, options?.scope);
@@ -183,7 +184,7 @@ export class RateLimiter {
    */
   decide(key: string, options?: LimitOptions): Decision | Promise<Decision> {
     if (options === undefined && this.memory !== undefined) {
-      checkKey(key);
+      checkKeyShape(key);
       return this.memory.decide(this.keyspace, key, 1);
     }
     return this.decideNow(key, costOf(options), false, options?.scope);
@@ -349,11 +350,17 @@ function costOf(options: LimitOptions | undefined): number {
 }
 
 function checkKey(key: unknown): asserts key is string {
+  checkKeyShape(key);
+  // Lone surrogates all encode to U+FFFD in a stored key name, so distinct keys would share one bucket.
+  checkWellFormedKey(key);
+}
+
+// checkKey but for well-formedness, which the memory backend checks on a key it does not hold yet: the
+// keys it holds were all checked, so the lookup it does anyway spares a scan of every key on every request.
+function checkKeyShape(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new InvalidKeyError(key, 'a non-empty string');
   if (key.length === 0) throw new InvalidKeyError(key, 'a non-empty string');
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new InvalidKeyError(key, `at most ${MAX_KEY_BYTES} bytes (hash long identifiers first)`);
   }
-  // Lone surrogates all encode to U+FFFD in a stored key name, so distinct keys would share one bucket.
-  if (!isWellFormed(key)) throw new InvalidKeyError(key, `a ${WELL_FORMED} string`);
 }

@@ -1,3 +1,5 @@
+import { InvalidKeyError } from './errors.js';
+
 // A lone surrogate has no UTF-8 encoding: ioredis (and Buffer, and SHA-256 of the key) write U+FFFD for
 // it, so two different strings become one key name. Strings that reach a key name must be well-formed.
 
@@ -15,3 +17,8 @@ export const isWellFormed: WellFormedCheck =
 
 /** How errors describe what a well-formed string is. */
 export const WELL_FORMED = 'well-formed UTF-16 (no unpaired surrogates)';
+
+/** Throws InvalidKeyError unless the client key `key` is well-formed (see isWellFormed). */
+export function checkWellFormedKey(key: string): void {
+  if (!isWellFormed(key)) throw new InvalidKeyError(key, `a ${WELL_FORMED} string`);
+}

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, fixedWindow, hybrid, MemoryBackend, RateLimiter, tokenBucket } from '../src/index.js';
+import {
+  ClosedError,
+  fixedWindow,
+  hybrid,
+  InvalidKeyError,
+  MemoryBackend,
+  RateLimiter,
+  tokenBucket,
+} from '../src/index.js';
 import { describeBackendBehaviour } from './support/behaviour.js';
 import { FakeClock } from './support/clock.js';
 import { runTs } from './support/spawn.js';
@@ -66,6 +74,35 @@ describe('MemoryBackend specifics', () => {
     await limiter.limit('y');
     await limiter.limit('z');
     expect(backend.size).toBe(2);
+  });
+
+  // The limiter's fast path leaves the well-formedness check to the backend, which makes it only for a key
+  // it does not hold: a malformed key must be refused on every path, full tables and hybrids included.
+  it('refuses a key that is not well-formed on every path, however full its tables', async () => {
+    const { clock, backend, limiter } = setup();
+    const both = new RateLimiter({
+      algorithm: hybrid(tokenBucket({ capacity: 5, refillRate: '1/s' }), fixedWindow('5/minute')),
+      backend,
+      prefix: 'h',
+    });
+    for (let i = 0; i < 50; i++) {
+      await limiter.limit(`user-${i}`);
+      await both.limit(`user-${i}`);
+    }
+    for (const key of ['\uD800', 'user-1\uDC00', '\uDFFFuser-1']) {
+      for (const l of [limiter, both]) {
+        await expect(l.limit(key)).rejects.toThrow(InvalidKeyError);
+        expect(() => l.decide(key)).toThrow(InvalidKeyError);
+        await expect(l.peek(key)).rejects.toThrow(InvalidKeyError);
+        expect(() => backend.evaluate(l.keyspace, key, 1, false)).toThrow(InvalidKeyError);
+        expect(() => backend.decide(l.keyspace, key, 1)).toThrow(InvalidKeyError);
+      }
+    }
+    // 50 keys of the fixed window, and 50 in each of the hybrid's two tables.
+    expect(backend.size).toBe(150);
+    // An expired entry is dropped on the way; its key, well-formed, counts afresh.
+    clock.advance(60_000);
+    expect(await limiter.limit('user-1')).toMatchObject({ allowed: true, remaining: 4 });
   });
 
   it('close() empties it and later use throws ClosedError', async () => {

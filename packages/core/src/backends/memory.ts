@@ -3,6 +3,7 @@ import { keysOf, knownKeys } from '../policy/known-keys.js';
 import { combine, combineDecisions, type Decision, decisionOf } from '../decision.js';
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import { positiveIntegerOr } from '../policy/validate.js';
+import { checkWellFormedKey } from '../well-formed.js';
 import type { Backend, Clock, Keyspace } from './types.js';
 
 /** Options of the embedded memory backend. */
@@ -299,10 +300,16 @@ export class MemoryBackend implements Backend {
     return t;
   }
 
-  // The entry for `key` if it still matters at `now`; an expired one is dropped on the way.
+  // The entry for `key` if it still matters at `now`; an expired one is dropped on the way. A key with no
+  // entry is checked for well-formedness here (the limiter's fast path leaves that to this backend): every
+  // key a table holds went through here, so a key found needs no scan.
   private live(table: Map<string, Entry>, key: string, now: number): Entry | undefined {
     const e = table.get(key);
-    if (e !== undefined && e.expiresAt <= now) {
+    if (e === undefined) {
+      checkWellFormedKey(key);
+      return undefined;
+    }
+    if (e.expiresAt <= now) {
       this.remove(e);
       return undefined;
     }
