@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fixedWindow, leakyBucket, MemoryBackend, tokenBucket } from '../src/index.js';
+import { fixedWindow, leakyBucket, MemoryBackend, slidingLog, tokenBucket } from '../src/index.js';
 import { bucketStep } from '../src/algorithms/bucket.js';
 import type { Admission, AlgorithmStep } from '../src/algorithms/types.js';
 import type { Keyspace } from '../src/backends/types.js';
@@ -173,6 +173,40 @@ describe('memory hybrid fast path', () => {
         },
       ),
       { numRuns: 1500 },
+    );
+  });
+});
+
+describe('slidingLog decide twin', () => {
+  // The memory backend keeps the sliding log on a state of its own (memoryStep's): the twin is checked
+  // against memoryStep, on the states memoryStep itself writes over long traces that compact the log.
+  it('answers exactly as decisionOf(limit, memoryStep) and admits the same state and TTL', () => {
+    // A step back of the clock (dt < 0) must not put a pair before the newest one.
+    const call = fc.record({ dt: fc.integer({ min: -3, max: 6 }), cost: fc.integer({ min: 1, max: 8 }) });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(call, { minLength: 20, maxLength: 300 }),
+        (limit, windowMs, calls) => {
+          const step = slidingLog({ limit, window: windowMs });
+          let state: number[] | undefined;
+          let now = 1000;
+          for (const c of calls) {
+            now += c.dt;
+            const out: Admission = { state: null, ttlMs: 0 };
+            const viaDecide = step.decide!(state && [...state], now, c.cost, out);
+            const r = step.memoryStep!(state && [...state], now, c.cost);
+            expect(viaDecide).toEqual(decisionOf(step.limit, r));
+            if (r.allowed) {
+              expect(out.state).toEqual(r.state);
+              expect(out.ttlMs).toBe(r.ttlMs);
+              state = r.state ?? undefined;
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

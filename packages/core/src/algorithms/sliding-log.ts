@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { defineStep } from './define.js';
 import { windowShare } from './share.js';
-import { slidingLogMemoryStep } from './sliding-log-memory.js';
+import { slidingLogMemoryDecide, slidingLogMemoryStep } from './sliding-log-memory.js';
 import { retryAfterExcess } from './sliding-log-retry.js';
 import { type WindowOptions, windowRate } from './options.js';
 import { type Algorithm, type AlgorithmStep, admitted, rejected, tooCostly } from './types.js';
@@ -82,6 +82,7 @@ export function slidingLog(options: string | WindowOptions): Algorithm & Algorit
     lua: LUA,
     fn: step,
     memoryFn: slidingLogMemoryStep,
+    decideFn: slidingLogMemoryDecide,
     share: windowShare,
   });
 }
